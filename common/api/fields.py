@@ -1,0 +1,57 @@
+"""Relation fields that only accept ids from the request's organization."""
+
+import uuid
+
+from rest_framework import serializers
+
+from common.models import User
+
+
+class OrgRelatedField(serializers.PrimaryKeyRelatedField):
+    """A UUID reference to an object of `model` in the request's organization.
+
+    Another organization's id is reported exactly like a missing one.
+    """
+
+    default_error_messages = {
+        "does_not_exist": "No such object in this organization: {pk_value}.",
+        "incorrect_type": "Expected a UUID, got {data_type}.",
+    }
+
+    def __init__(self, model=None, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.for_org(self.context["organization"])
+
+    def to_internal_value(self, data):
+        try:
+            pk = uuid.UUID(str(data))
+        except ValueError:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            return self.get_queryset().get(pk=pk)
+        except self.model.DoesNotExist:
+            self.fail("does_not_exist", pk_value=data)
+
+    def use_pk_only_optimization(self):
+        return True
+
+
+class MemberField(OrgRelatedField):
+    """A user id of an active member of the request's organization."""
+
+    default_error_messages = {
+        "does_not_exist": "No active member of this organization has id {pk_value}.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(model=User, **kwargs)
+
+    def get_queryset(self):
+        return User.objects.filter(
+            memberships__org=self.context["organization"],
+            memberships__is_active=True,
+            is_active=True,
+        )

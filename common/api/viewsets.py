@@ -1,0 +1,89 @@
+"""Base classes every organization-scoped endpoint inherits.
+
+The organization is resolved once per request from the `organization-id` header (after
+authentication), and `get_queryset()` always starts from `Model.objects.for_org(org)`.
+Subclasses refine the queryset in `scope_queryset()`; they never start one themselves.
+"""
+
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from common.tenancy import membership_for_request
+
+
+class OrgScopedMixin:
+    """Resolves `self.membership` / `self.organization` before any handler or extra permission."""
+
+    #: Role checks beyond membership (e.g. IsOrgAdmin) go in `org_permission_classes`:
+    #: they run after the organization is resolved.
+    org_permission_classes: list = []
+    membership = None
+
+    def get_permissions(self):
+        # Authentication is not optional here, whatever a subclass sets.
+        return [IsAuthenticated()]
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.membership = membership_for_request(request)
+        request.membership = self.membership
+        for permission in [cls() for cls in self.org_permission_classes]:
+            if not permission.has_permission(request, self):
+                self.permission_denied(
+                    request,
+                    message=getattr(permission, "message", None),
+                    code=getattr(permission, "code", None),
+                )
+
+    def check_object_permissions(self, request, obj):
+        super().check_object_permissions(request, obj)
+        for permission in [cls() for cls in self.org_permission_classes]:
+            if not permission.has_object_permission(request, self, obj):
+                self.permission_denied(request, message=getattr(permission, "message", None))
+
+    @property
+    def organization(self):
+        return self.membership.org
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.membership is not None:
+            context["membership"] = self.membership
+            context["organization"] = self.membership.org
+        return context
+
+
+class OrgScopedGenericViewSet(OrgScopedMixin, viewsets.GenericViewSet):
+    """Generic viewset over one organization-owned model (`model`)."""
+
+    model = None
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):
+        return self.scope_queryset(self.model.objects.for_org(self.organization))
+
+    def scope_queryset(self, queryset):
+        """Narrow or annotate the organization's queryset (roles, select_related...)."""
+        return queryset
+
+
+class OrgScopedModelViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrgScopedGenericViewSet,
+):
+    pass
+
+
+class OrgScopedReadOnlyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedGenericViewSet
+):
+    pass
+
+
+class OrgScopedAPIView(OrgScopedMixin, APIView):
+    """An organization-scoped endpoint that is not a plain model viewset."""

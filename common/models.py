@@ -1,0 +1,116 @@
+"""Identity and tenancy: users, organizations, memberships, and per-organization teams and tags."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from common.tenancy import OrgOwnedModel
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **fields):
+        if not email:
+            raise ValueError("Users need an e-mail address")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in with e-mail and password. Not organization-owned: one user may
+    belong to several organizations through `Membership`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class Organization(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    # Region used to read phone numbers written without a country code (ISO 3166 alpha-2).
+    default_phone_region = models.CharField(max_length=2, default=settings.DEFAULT_PHONE_REGION)
+    created_on = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "ADMIN", "Admin"
+    USER = "USER", "User"
+
+
+class Membership(OrgOwnedModel):
+    """A user's role in one organization. Inactive memberships grant nothing."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=5, choices=Role.choices, default=Role.USER)
+    is_active = models.BooleanField(default=True)
+    created_on = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="membership_org_user_unique"),
+        ]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Team(OrgOwnedModel):
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    users = models.ManyToManyField(User, related_name="teams", blank=True)
+    created_on = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "name"], name="team_org_name_idx")]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(OrgOwnedModel):
+    """A label, unique per organization regardless of letter case."""
+
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(F("org"), Lower("name"), name="tag_org_lower_name_unique"),
+        ]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,83 @@
+"""Writes on organizations and their members."""
+
+from django.db import transaction
+
+from common.api.errors import Conflict
+from common.models import Membership, Organization, Role, User
+
+
+@transaction.atomic
+def organization_create(*, name: str, admin_email: str, admin_password: str | None) -> Membership:
+    """Create an organization with `admin_email` as its ADMIN (creating the user if new)."""
+    org = Organization.objects.create(name=name)
+    user = User.objects.filter(email__iexact=admin_email).first()
+    if user is None:
+        user = User.objects.create_user(admin_email, admin_password)
+    elif admin_password:
+        user.set_password(admin_password)
+        user.save(update_fields=["password"])
+    return Membership.objects.create(org=org, user=user, role=Role.ADMIN)
+
+
+@transaction.atomic
+def member_add(
+    *,
+    org: Organization,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    role: str = Role.USER,
+    password: str | None = None,
+) -> Membership:
+    """Add a member. An existing user keeps their password and name; a new one without a
+    password cannot log in until one is set."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email, password, first_name=first_name, last_name=last_name)
+    membership = Membership.objects.for_org(org).filter(user=user).first()
+    if membership is None:
+        return Membership.objects.create(org=org, user=user, role=role)
+    if membership.is_active:
+        raise Conflict("This user is already a member.", code="already_member")
+    membership.is_active = True
+    membership.role = role
+    membership.save(update_fields=["is_active", "role"])
+    return membership
+
+
+@transaction.atomic
+def member_update(*, membership: Membership, **changes) -> Membership:
+    user_fields = {k: v for k, v in changes.items() if k in {"first_name", "last_name"}}
+    member_fields = {k: v for k, v in changes.items() if k in {"role", "is_active"}}
+    if member_fields:
+        demotes = member_fields.get("role", membership.role) != Role.ADMIN or not (
+            member_fields.get("is_active", membership.is_active)
+        )
+        if membership.is_admin and membership.is_active and demotes:
+            _ensure_another_admin(membership)
+        for key, value in member_fields.items():
+            setattr(membership, key, value)
+        membership.save(update_fields=list(member_fields))
+    if user_fields:
+        for key, value in user_fields.items():
+            setattr(membership.user, key, value)
+        membership.user.save(update_fields=list(user_fields))
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    if membership.is_admin and membership.is_active:
+        _ensure_another_admin(membership)
+    membership.delete()
+
+
+def _ensure_another_admin(membership: Membership) -> None:
+    others = (
+        Membership.objects.for_org(membership.org_id)
+        .select_for_update()
+        .filter(role=Role.ADMIN, is_active=True)
+        .exclude(pk=membership.pk)
+    )
+    if not others.exists():
+        raise Conflict("An organization must keep at least one active admin.", code="last_admin")

@@ -1,0 +1,98 @@
+"""Lead conversion: a lead becomes an account (new or existing), a contact and an opportunity."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Account, Contact, Opportunity
+from common.api.errors import Conflict
+from leads.choices import LeadStatus
+from leads.models import Lead
+
+
+class LeadAlreadyConverted(Conflict):
+    default_detail = "This lead has already been converted."
+    default_code = "lead_already_converted"
+
+
+@dataclass(frozen=True)
+class Conversion:
+    account: Account
+    contact: Contact
+    opportunity: Opportunity
+
+
+def lead_convert(*, lead: Lead, by) -> Conversion:
+    """Convert `lead` in one transaction, with its row locked so that two concurrent
+    conversions produce one account. A converted lead stays readable; converting it again
+    is a conflict."""
+    with transaction.atomic():
+        locked = Lead.objects.for_org(lead.org_id).select_for_update().get(pk=lead.pk)
+        if locked.converted_account_id is not None:
+            raise LeadAlreadyConverted()
+        account = _account_for(locked, by=by)
+        contact = Contact.objects.create(
+            org_id=locked.org_id,
+            first_name=locked.first_name,
+            last_name=locked.last_name,
+            email=locked.email,
+            phone=locked.phone,
+            account=account,
+            created_by=by,
+        )
+        opportunity = Opportunity.objects.create(
+            org_id=locked.org_id,
+            name=locked.title or f"{account.name} opportunity",
+            account=account,
+            amount=locked.opportunity_amount,
+            lead=locked,
+            created_by=by,
+        )
+        opportunity.contacts.add(contact)
+        assignees, teams, tags = (
+            list(locked.assigned_to.all()),
+            list(locked.teams.all()),
+            list(locked.tags.all()),
+        )
+        for target in (account, opportunity):
+            target.assigned_to.add(*assignees)
+            target.teams.add(*teams)
+            target.tags.add(*tags)
+
+        locked.status = LeadStatus.CONVERTED
+        locked.converted_at = timezone.now()
+        locked.converted_account = account
+        locked.save(update_fields=["status", "converted_at", "converted_account", "updated_on"])
+    lead.refresh_from_db()
+    return Conversion(account=account, contact=contact, opportunity=opportunity)
+
+
+def _account_for(lead: Lead, *, by) -> Account:
+    """The organization's account with the lead's company name (any case), or a new one."""
+    name = (lead.account_name or f"{lead.first_name} {lead.last_name}").strip()[:255]
+    accounts = Account.objects.for_org(lead.org_id)
+    existing = accounts.filter(name__iexact=name).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                org_id=lead.org_id,
+                name=name,
+                email=lead.email,
+                phone=lead.phone,
+                website=lead.website,
+                description=lead.description,
+                address_line=lead.address_line,
+                street=lead.street,
+                city=lead.city,
+                state=lead.state,
+                postcode=lead.postcode,
+                country=lead.country,
+                created_from_lead=lead,
+                created_by=by,
+            )
+    except IntegrityError:
+        # Another lead of the same company converted at the same moment.
+        return accounts.get(name__iexact=name)

@@ -1,0 +1,106 @@
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Address
+from common.tenancy import OrgOwnedModel
+from leads.choices import LeadStatus
+
+
+class Lead(OrgOwnedModel, Address):
+    title = models.CharField(max_length=255, blank=True)
+    first_name = models.CharField(max_length=255)
+    last_name = models.CharField(max_length=255)
+    email = models.CharField(max_length=254, blank=True)
+    # Lower-cased e-mail, for duplicate detection and the email filter.
+    email_normalized = models.CharField(max_length=254, blank=True, editable=False)
+    phone = models.CharField(max_length=64, blank=True)
+    status = models.CharField(
+        max_length=16, choices=LeadStatus.choices, default=LeadStatus.ASSIGNED
+    )
+    source = models.CharField(max_length=255, blank=True)
+    account_name = models.CharField(max_length=255, blank=True)
+    website = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    opportunity_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    contacts = models.ManyToManyField("accounts.Contact", blank=True, related_name="leads")
+    assigned_to = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="assigned_leads"
+    )
+    teams = models.ManyToManyField("common.Team", blank=True, related_name="leads")
+    tags = models.ManyToManyField("common.Tag", blank=True, related_name="leads")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_leads",
+    )
+    created_on = models.DateTimeField(auto_now_add=True, db_index=False)
+    updated_on = models.DateTimeField(auto_now=True)
+
+    converted_at = models.DateTimeField(null=True, blank=True)
+    converted_account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "-created_on"], name="lead_org_created_idx"),
+            models.Index(fields=["org", "status", "-created_on"], name="lead_org_status_idx"),
+            models.Index(fields=["org", "email_normalized"], name="lead_org_email_idx"),
+            models.Index(fields=["org", "source"], name="lead_org_source_idx"),
+            models.Index(fields=["org", "city"], name="lead_org_city_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def save(self, *args, **kwargs):
+        self.email_normalized = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_converted(self) -> bool:
+        return self.status == LeadStatus.CONVERTED
+
+
+class Comment(OrgOwnedModel):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="comments")
+    comment = models.TextField()
+    commented_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    commented_on = models.DateTimeField(auto_now_add=True)
+    updated_on = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "lead", "commented_on"], name="comment_org_lead_idx")
+        ]
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # The stored name is ours (a UUID); the uploader's file name is only kept as data.
+    suffix = PurePath(filename).suffix.lower()[:16]
+    safe_suffix = suffix if suffix[1:].isalnum() else ""
+    return f"attachments/{instance.org_id}/{uuid.uuid4().hex}{safe_suffix}"
+
+
+class Attachment(OrgOwnedModel):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    file_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_on = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "lead"], name="attachment_org_lead_idx")]

@@ -1,0 +1,34 @@
+"""E-mail to users newly assigned to a lead."""
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+
+from common.models import User
+from leads.models import Lead
+
+
+def lead_assignment_notify(*, lead_id: str, org_id: str, user_ids: list[str]) -> int:
+    lead = Lead.objects.for_org(org_id).filter(pk=lead_id).first()
+    if lead is None:
+        return 0
+    recipients = User.objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
+    messages = [
+        (
+            f"Lead assigned to you: {lead}",
+            f"You have been assigned the lead {lead} ({lead.account_name or 'no company'}).\n"
+            f"Lead id: {lead.pk}",
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
+        for user in recipients
+    ]
+    return send_mass_mail(messages, fail_silently=False) if messages else 0
+
+
+def notify_newly_assigned(*, lead: Lead, before: set, after: set) -> None:
+    """Queue the e-mail for users in `after` but not `before`, once the transaction commits."""
+    from leads.tasks import lead_assignment_notify as task
+
+    new_ids = [str(user_id) for user_id in after - before]
+    if new_ids:
+        task.delay_on_commit(str(lead.pk), str(lead.org_id), new_ids)
