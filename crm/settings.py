@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "accounts",
     "companies",
     "leads",
+    "leads.imports",
+    "capture",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    # Literal lead routes (companies, upload...) are declared before `leads/<id>/`.
+    # Literal lead routes (companies, upload, create-from-site) come before `leads/<id>/`.
+    path("api/", include("capture.api.urls")),
+    path("api/leads/", include("leads.imports.urls")),
     path("api/leads/", include("companies.api.urls")),
     path("api/leads/", include("leads.api.urls")),
     path("api/", include("common.api.urls")),
