@@ -5,7 +5,7 @@ from django.db import transaction
 from common.models import Organization, User
 from common.phones import normalize_phone
 from common.tags import tags_get_or_create
-from leads.assignment import assignees_for_new_lead
+from leads.assignment import LeadFacts, assignees_for_new_lead
 from leads.choices import LeadStatus
 from leads.conversion import Conversion, lead_convert
 from leads.models import Lead
@@ -63,10 +63,19 @@ def lead_create(
         if tags:
             lead.tags.set(tags_get_or_create(org=org, names=tags))
         assignees = list(assigned_to or []) or assignees_for_new_lead(
-            lead=lead, fallback=default_assignees
+            org=org, lead=_facts(lead, tags), fallback=default_assignees
         )
         if assignees:
             lead.assigned_to.set(assignees)
             notify_newly_assigned(lead=lead, before=set(), after={u.pk for u in assignees})
         conversion = lead_convert(lead=lead, by=by) if convert else None
     return lead, conversion
+
+
+def _facts(lead: Lead, tags) -> LeadFacts:
+    return LeadFacts(
+        source=lead.source,
+        country=lead.country,
+        state=lead.state,
+        tags=frozenset(str(name).strip().lower() for name in tags or []),
+    )
