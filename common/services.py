@@ -1,6 +1,7 @@
 """Writes on organizations and their members."""
 
 from django.db import transaction
+from rest_framework.exceptions import ValidationError
 
 from common.api.errors import Conflict
 from common.models import Membership, Organization, Role, User
@@ -38,7 +39,7 @@ def member_add(
     if membership is None:
         return Membership.objects.create(org=org, user=user, role=role)
     if membership.is_active:
-        raise Conflict("This user is already a member.", code="already_member")
+        raise ValidationError({"email": ["This user is already a member."]}, code="already_member")
     membership.is_active = True
     membership.role = role
     membership.save(update_fields=["is_active", "role"])

@@ -13,13 +13,19 @@ def _fast_and_private(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-def client_for(membership) -> APIClient:
-    """An API client logged in (real JWT) as the member, acting in their organization."""
+_OWN_ORG = object()
+
+
+def client_for(membership, org_header=_OWN_ORG) -> APIClient:
+    """An API client logged in (real JWT) as the member. It sends the member's organization
+    in the organization-id header, or `org_header` instead (None: no header)."""
     client = APIClient()
     token = RefreshToken.for_user(membership.user).access_token
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ORGANIZATION_ID=str(membership.org_id)
-    )
+    credentials = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    org_header = membership.org_id if org_header is _OWN_ORG else org_header
+    if org_header is not None:
+        credentials["HTTP_ORGANIZATION_ID"] = str(org_header)
+    client.credentials(**credentials)
     return client
 
 

@@ -5,7 +5,7 @@ import factory
 from accounts.models import Account, Contact, Opportunity
 from common.models import Membership, Organization, Role, Tag, Team, User
 from companies.models import Company
-from leads.models import Comment, Lead
+from leads.models import Attachment, Comment, Lead
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -108,3 +108,14 @@ class CompanyFactory(OrgOwnedFactory):
         model = Company
 
     name = factory.Sequence(lambda n: f"Company {n}")
+
+
+class AttachmentFactory(OrgOwnedFactory):
+    class Meta:
+        model = Attachment
+
+    lead = factory.SubFactory(LeadFactory, org=factory.SelfAttribute("..org"))
+    file = factory.django.FileField(filename="notes.txt", data=b"meeting notes")
+    file_name = "notes.txt"
+    content_type = "text/plain"
+    size = 13

@@ -100,6 +100,7 @@ class MemberViewSet(OrgScopedModelViewSet):
     serializer_class = MemberSerializer
     lookup_field = "user_id"
     lookup_url_kwarg = "user_id"
+    extra_error_codes = ["409"]  # removing or demoting the last admin
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def scope_queryset(self, queryset):
