@@ -21,6 +21,8 @@ class Conversion:
     account: Account
     contact: Contact
     opportunity: Opportunity
+    #: False when the lead was linked to the organization's existing account of that name.
+    account_created: bool = True
 
 
 def lead_convert(*, lead: Lead, by) -> Conversion:
@@ -29,9 +31,10 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
     is a conflict."""
     with transaction.atomic():
         locked = Lead.objects.for_org(lead.org_id).select_for_update().get(pk=lead.pk)
-        if locked.converted_account_id is not None:
+        # The status alone decides: the account may since have been deleted (SET_NULL).
+        if locked.status == LeadStatus.CONVERTED or locked.converted_account_id is not None:
             raise LeadAlreadyConverted()
-        account = _account_for(locked, by=by)
+        account, account_created = _account_for(locked, by=by)
         contact = Contact.objects.create(
             org_id=locked.org_id,
             first_name=locked.first_name,
@@ -65,19 +68,24 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
         locked.converted_account = account
         locked.save(update_fields=["status", "converted_at", "converted_account", "updated_on"])
     lead.refresh_from_db()
-    return Conversion(account=account, contact=contact, opportunity=opportunity)
+    return Conversion(
+        account=account,
+        contact=contact,
+        opportunity=opportunity,
+        account_created=account_created,
+    )
 
 
-def _account_for(lead: Lead, *, by) -> Account:
+def _account_for(lead: Lead, *, by) -> tuple[Account, bool]:
     """The organization's account with the lead's company name (any case), or a new one."""
     name = (lead.account_name or f"{lead.first_name} {lead.last_name}").strip()[:255]
     accounts = Account.objects.for_org(lead.org_id)
     existing = accounts.filter(name__iexact=name).first()
     if existing:
-        return existing
+        return existing, False
     try:
         with transaction.atomic():
-            return Account.objects.create(
+            account = Account.objects.create(
                 org_id=lead.org_id,
                 name=name,
                 email=lead.email,
@@ -93,6 +101,7 @@ def _account_for(lead: Lead, *, by) -> Account:
                 created_from_lead=lead,
                 created_by=by,
             )
+        return account, True
     except IntegrityError:
         # Another lead of the same company converted at the same moment.
-        return accounts.get(name__iexact=name)
+        return accounts.get(name__iexact=name), False
