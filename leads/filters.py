@@ -17,7 +17,8 @@ class LeadFilterSet(django_filters.FilterSet):
     )
     title = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the title.")
     source = django_filters.CharFilter(
-        lookup_expr="iexact", help_text="The source, e.g. `Website Form` (any case)."
+        lookup_expr="icontains",
+        help_text="Part of the source, any case: `website` matches `Website Form`.",
     )
     assigned_to = django_filters.UUIDFilter(
         method="filter_assigned_to", help_text="Leads assigned to this user id."

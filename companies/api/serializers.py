@@ -37,4 +37,4 @@ class CompanyListSerializer(serializers.Serializer):
 
 class CompanyListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=0, max_value=1000, required=False, default=100)
-    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=10**9, required=False, default=0)

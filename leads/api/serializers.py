@@ -19,6 +19,7 @@ LIST_INPUT_FIELDS = ("contacts", "assigned_to", "teams", "tags")
 
 LEAD_OBJ_FIELDS = [
     "id",
+    "org",
     "title",
     "first_name",
     "last_name",
@@ -42,7 +43,7 @@ LEAD_OBJ_FIELDS = [
     "converted_at",
 ]
 
-SERVER_SET_FIELDS = {"id", "created_on", "created_by", "updated_on", "converted_at"}
+SERVER_SET_FIELDS = {"id", "org", "created_on", "created_by", "updated_on", "converted_at"}
 
 
 def _as_list(value) -> list:
@@ -285,7 +286,7 @@ class TeamSummarySerializer(serializers.ModelSerializer):
 
 class LeadListQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=0, required=False, default=LIST_LIMIT_DEFAULT)
-    offset = serializers.IntegerField(min_value=0, required=False, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=10**9, required=False, default=0)
 
     def validate_limit(self, value):
         return min(value, LIST_LIMIT_MAX)

@@ -1,5 +1,6 @@
 """Lead endpoints. Views translate HTTP into service and selector calls, nothing more."""
 
+from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
@@ -10,6 +11,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from common.api.errors import PayloadTooLarge
 from common.api.viewsets import OrgScopedGenericViewSet
 from leads import selectors, services
 from leads.api.serializers import (
@@ -53,7 +55,22 @@ class LeadViewSet(OrgScopedGenericViewSet):
     filterset_class = LeadFilterSet
     pagination_class = None
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    extra_error_codes = ["409"]
+
+    @property
+    def extra_error_codes(self) -> list[str]:
+        """Documented in the schema per operation."""
+        return {
+            "create": ["409", "413"],
+            "update": ["409"],
+            "partial_update": ["409"],
+            "convert": ["409"],
+            "add_activity": ["413"],
+        }.get(self.action, [])
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.action in {"create", "add_activity"}:
+            _refuse_oversized_body(request)
 
     def scope_queryset(self, queryset):
         if self.action == "retrieve":
@@ -226,6 +243,20 @@ class LeadViewSet(OrgScopedGenericViewSet):
         return LeadSerializer(fresh, context=self.get_serializer_context()).data
 
 
+def _refuse_oversized_body(request) -> None:
+    """413 before a multipart body is read (and spooled to disk) when its declared length
+    cannot fit one attachment plus ordinary form fields."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if declared > settings.ATTACHMENT_MAX_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        raise PayloadTooLarge(
+            f"Attachments may be at most {settings.ATTACHMENT_MAX_BYTES} bytes.",
+            code="attachment_too_large",
+        )
+
+
 class CommentViewSet(OrgScopedGenericViewSet):
     """A comment on a lead. Its author or an ADMIN may edit or delete it; another member
     who can see the lead gets 403, one who cannot gets 404."""
@@ -272,6 +303,10 @@ class AttachmentViewSet(OrgScopedGenericViewSet):
 
     model = Attachment
     serializer_class = AttachmentSerializer
+
+    def perform_content_negotiation(self, request, force=False):
+        # A download answers with the file whatever `Accept` says (errors stay JSON).
+        return super().perform_content_negotiation(request, force=True)
 
     def scope_queryset(self, queryset):
         return selectors.attachments_visible_to(membership=self.membership, queryset=queryset)

@@ -193,3 +193,25 @@ def test_hostile_file_name_is_kept_as_data_only(admin_client, org, admin_members
     assert response["Content-Disposition"].startswith("attachment;")
     assert "\n" not in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_download_ignores_accept_header(admin_client, org):
+    attachment = AttachmentFactory(org=org)
+    response = admin_client.get(
+        f"/api/leads/attachment/{attachment.pk}/", HTTP_ACCEPT="application/pdf"
+    )
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"meeting notes"
+
+
+def test_declared_oversized_body_is_refused_before_parsing(admin_client, org, settings):
+    settings.ATTACHMENT_MAX_BYTES = 10
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    lead = make_lead(org)
+    response = admin_client.post(
+        f"/api/leads/{lead.pk}/",
+        {"attachment": SimpleUploadedFile("big.bin", b"x" * 500)},
+        format="multipart",
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "attachment_too_large"

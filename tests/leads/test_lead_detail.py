@@ -74,6 +74,7 @@ def test_spec_example_get_has_the_documented_keys(admin_client, full_lead, admin
     assert set(body) == DETAIL_KEYS
     assert set(body["lead_obj"]) >= SPEC_LEAD_OBJ_KEYS
     assert body["lead_obj"]["created_by"] == str(admin_membership.user_id)
+    assert body["lead_obj"]["org"] == str(full_lead.org_id)
     assert body["lead_obj"]["status"] == "in process"
     assert body["address_obj"]["city"] == "Seattle"
     assert body["address_obj"]["address_line"] == "456 Business St"
@@ -259,3 +260,14 @@ def test_admin_can_edit_any_lead(admin_client, org, user_membership):
 
 def test_malformed_id_is_404(admin_client):
     assert admin_client.get("/api/leads/not-a-uuid/").status_code == 404
+
+
+def test_converted_lead_can_be_deleted_and_account_stays(admin_client, org):
+    from accounts.models import Account, Opportunity
+
+    lead = make_lead(org, account_name="Stays")
+    admin_client.post(f"/api/leads/{lead.pk}/convert/")
+    assert admin_client.delete(f"/api/leads/{lead.pk}/").status_code == 204
+    account = Account.objects.for_org(org).get()
+    assert account.created_from_lead_id is None
+    assert Opportunity.objects.for_org(org).get().lead_id is None
