@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.exceptions import NotFound
 
 from accounts.models import Account, Contact, Opportunity
 from common.api.errors import Conflict
@@ -30,7 +31,7 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
     conversions produce one account. A converted lead stays readable; converting it again
     is a conflict."""
     with transaction.atomic():
-        locked = Lead.objects.for_org(lead.org_id).select_for_update().get(pk=lead.pk)
+        locked = lead_lock(lead)
         # The status alone decides: the account may since have been deleted (SET_NULL).
         if locked.status == LeadStatus.CONVERTED or locked.converted_account_id is not None:
             raise LeadAlreadyConverted()
@@ -74,6 +75,14 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
         opportunity=opportunity,
         account_created=account_created,
     )
+
+
+def lead_lock(lead: Lead) -> Lead:
+    """The lead's row, locked until the transaction ends (404 if it was deleted meanwhile)."""
+    locked = Lead.objects.for_org(lead.org_id).select_for_update().filter(pk=lead.pk).first()
+    if locked is None:
+        raise NotFound()
+    return locked
 
 
 def _account_for(lead: Lead, *, by) -> tuple[Account, bool]:

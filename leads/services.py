@@ -13,7 +13,7 @@ from common.phones import normalize_phone
 from common.tags import tags_get_or_create
 from leads.assignment import LeadFacts, assignees_for_new_lead
 from leads.choices import LeadStatus
-from leads.conversion import Conversion, LeadAlreadyConverted, lead_convert
+from leads.conversion import Conversion, LeadAlreadyConverted, lead_convert, lead_lock
 from leads.models import Attachment, Comment, Lead
 from leads.notifications import notify_newly_assigned
 
@@ -118,7 +118,7 @@ def lead_update(
 
     with transaction.atomic():
         # Locked so that a concurrent conversion cannot slip between the check and the write.
-        lead = Lead.objects.for_org(org).select_for_update().get(pk=lead.pk)
+        lead = lead_lock(lead)
         lead.org = org
         if wanted_status is not None and lead.is_converted:
             if wanted_status == LeadStatus.CONVERTED:
@@ -185,7 +185,7 @@ def attachment_create(*, lead: Lead, by: User, upload: UploadedFile) -> Attachme
     """Store an upload under a generated name; the original name is kept only as data."""
     attachment_check_size(upload=upload)
     # The declared type is replayed on download: keep it only if it is a plain media type.
-    content_type = (getattr(upload, "content_type", "") or "").strip()
+    content_type = (getattr(upload, "content_type", "") or "").strip()[:255]
     attachment = Attachment(
         org_id=lead.org_id,
         lead=lead,
