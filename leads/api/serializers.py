@@ -83,6 +83,13 @@ def normalise_lead_input(data) -> dict:
             data[key] = _as_list(data[key])
     if data.get("opportunity_amount") == "":
         data["opportunity_amount"] = None
+    return _without_empty_file(data)
+
+
+def _without_empty_file(data: dict) -> dict:
+    # A form may send `attachment` as an empty text field when no file was chosen.
+    if data.get("attachment") == "":
+        del data["attachment"]
     return data
 
 
@@ -182,6 +189,13 @@ class LeadActivitySerializer(serializers.Serializer):
 
     comment = serializers.CharField(required=False, max_length=10_000)
     attachment = serializers.FileField(required=False)
+
+    def to_internal_value(self, data):
+        if hasattr(data, "getlist"):
+            data = {key: data.get(key) for key in data}
+        if isinstance(data, dict):
+            data = _without_empty_file(dict(data))
+        return super().to_internal_value(data)
 
     def validate(self, attrs):
         if not attrs.get("comment") and not attrs.get("attachment"):

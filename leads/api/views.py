@@ -60,7 +60,7 @@ class LeadViewSet(OrgScopedGenericViewSet):
     def extra_error_codes(self) -> list[str]:
         """Documented in the schema per operation."""
         return {
-            "create": ["409", "413"],
+            "create": ["413"],
             "update": ["409"],
             "partial_update": ["409"],
             "convert": ["409"],

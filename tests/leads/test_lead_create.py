@@ -270,3 +270,14 @@ def test_assignment_notifies_each_assignee_after_commit(
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [admin_membership.user.email, user_membership.user.email]
     )
+
+
+def test_multipart_without_chosen_file_and_empty_lists(admin_client):
+    response = admin_client.post(
+        "/api/leads/",
+        {"first_name": "A", "last_name": "B", "attachment": "", "tags": "", "teams": ""},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["attachments"] == []
+    assert response.json()["tags"] == []

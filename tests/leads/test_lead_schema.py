@@ -67,7 +67,7 @@ def test_create_documents_multipart_and_converted_account(schema):
     assert multipart["properties"]["attachment"]["format"] == "binary"
     assert {"first_name", "last_name"} <= set(multipart["required"])
     assert "converted_account" in body_schema(schema, operation, "201")["properties"]
-    assert "409" in operation["responses"]
+    assert "413" in operation["responses"]
 
 
 def test_detail_documents_spec_keys(schema):
