@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.exceptions import NotFound
 
 from accounts.models import Account, Contact, Opportunity
 from common.api.errors import Conflict
@@ -21,6 +22,8 @@ class Conversion:
     account: Account
     contact: Contact
     opportunity: Opportunity
+    #: False when the lead was linked to the organization's existing account of that name.
+    account_created: bool = True
 
 
 def lead_convert(*, lead: Lead, by) -> Conversion:
@@ -28,10 +31,11 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
     conversions produce one account. A converted lead stays readable; converting it again
     is a conflict."""
     with transaction.atomic():
-        locked = Lead.objects.for_org(lead.org_id).select_for_update().get(pk=lead.pk)
-        if locked.converted_account_id is not None:
+        locked = lead_lock(lead)
+        # The status alone decides: the account may since have been deleted (SET_NULL).
+        if locked.status == LeadStatus.CONVERTED or locked.converted_account_id is not None:
             raise LeadAlreadyConverted()
-        account = _account_for(locked, by=by)
+        account, account_created = _account_for(locked, by=by)
         contact = Contact.objects.create(
             org_id=locked.org_id,
             first_name=locked.first_name,
@@ -65,19 +69,32 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
         locked.converted_account = account
         locked.save(update_fields=["status", "converted_at", "converted_account", "updated_on"])
     lead.refresh_from_db()
-    return Conversion(account=account, contact=contact, opportunity=opportunity)
+    return Conversion(
+        account=account,
+        contact=contact,
+        opportunity=opportunity,
+        account_created=account_created,
+    )
 
 
-def _account_for(lead: Lead, *, by) -> Account:
+def lead_lock(lead: Lead) -> Lead:
+    """The lead's row, locked until the transaction ends (404 if it was deleted meanwhile)."""
+    locked = Lead.objects.for_org(lead.org_id).select_for_update().filter(pk=lead.pk).first()
+    if locked is None:
+        raise NotFound()
+    return locked
+
+
+def _account_for(lead: Lead, *, by) -> tuple[Account, bool]:
     """The organization's account with the lead's company name (any case), or a new one."""
     name = (lead.account_name or f"{lead.first_name} {lead.last_name}").strip()[:255]
     accounts = Account.objects.for_org(lead.org_id)
     existing = accounts.filter(name__iexact=name).first()
     if existing:
-        return existing
+        return existing, False
     try:
         with transaction.atomic():
-            return Account.objects.create(
+            account = Account.objects.create(
                 org_id=lead.org_id,
                 name=name,
                 email=lead.email,
@@ -93,6 +110,7 @@ def _account_for(lead: Lead, *, by) -> Account:
                 created_from_lead=lead,
                 created_by=by,
             )
+        return account, True
     except IntegrityError:
         # Another lead of the same company converted at the same moment.
-        return accounts.get(name__iexact=name)
+        return accounts.get(name__iexact=name), False

@@ -1,14 +1,20 @@
 """Writes on leads. Views, tasks and the import pipeline all come through here."""
 
+import re
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from common.api.errors import Conflict, PayloadTooLarge
 from common.models import Organization, User
 from common.phones import normalize_phone
 from common.tags import tags_get_or_create
 from leads.assignment import LeadFacts, assignees_for_new_lead
 from leads.choices import LeadStatus
-from leads.conversion import Conversion, lead_convert
-from leads.models import Lead
+from leads.conversion import Conversion, LeadAlreadyConverted, lead_convert, lead_lock
+from leads.models import Attachment, Comment, Lead
 from leads.notifications import notify_newly_assigned
 
 # Plain columns a caller may set; relations are passed separately.
@@ -53,6 +59,8 @@ def lead_create(
     if convert or not fields.get("status"):
         fields["status"] = LeadStatus.ASSIGNED
     fields["phone"] = normalize_phone(fields.get("phone"), org.default_phone_region)
+    if fields.get("opportunity_amount") == "":
+        fields["opportunity_amount"] = None
 
     with transaction.atomic():
         lead = Lead.objects.create(org=org, created_by=by, **fields)
@@ -79,3 +87,139 @@ def _facts(lead: Lead, tags) -> LeadFacts:
         state=lead.state,
         tags=frozenset(str(name).strip().lower() for name in tags or []),
     )
+
+
+class LeadStatusLocked(Conflict):
+    default_detail = "A converted lead's status cannot change."
+    default_code = "lead_status_locked"
+
+
+#: Marks a relation the caller did not send (as opposed to an empty list, which clears it).
+UNCHANGED = object()
+
+
+def lead_update(
+    *,
+    lead: Lead,
+    by: User | None,
+    data: dict,
+    contacts=UNCHANGED,
+    assigned_to=UNCHANGED,
+    teams=UNCHANGED,
+    tags=UNCHANGED,
+) -> tuple[Lead, Conversion | None]:
+    """Change only what was sent. Status "converted" runs the conversion (once); a converted
+    lead's status cannot change again. Newly assigned users are notified after commit."""
+    org = lead.org
+    fields = {key: value for key, value in data.items() if key in LEAD_SCALAR_FIELDS}
+    if "phone" in fields:
+        fields["phone"] = normalize_phone(fields["phone"], org.default_phone_region)
+    wanted_status = fields.pop("status", None)
+
+    with transaction.atomic():
+        # Locked so that a concurrent conversion cannot slip between the check and the write.
+        lead = lead_lock(lead)
+        lead.org = org
+        if wanted_status is not None and lead.is_converted:
+            if wanted_status == LeadStatus.CONVERTED:
+                raise LeadAlreadyConverted()
+            raise LeadStatusLocked()
+        if wanted_status is not None and wanted_status != LeadStatus.CONVERTED:
+            fields["status"] = wanted_status
+        for key, value in fields.items():
+            setattr(lead, key, value)
+        if fields:
+            lead.save(update_fields=[*fields, "email_normalized", "updated_on"])
+        if contacts is not UNCHANGED:
+            lead.contacts.set(contacts or [])
+        if teams is not UNCHANGED:
+            lead.teams.set(teams or [])
+        if tags is not UNCHANGED:
+            lead.tags.set(tags_get_or_create(org=org, names=tags or []))
+        if assigned_to is not UNCHANGED:
+            before = set(lead.assigned_to.values_list("pk", flat=True))
+            lead.assigned_to.set(assigned_to or [])
+            notify_newly_assigned(lead=lead, before=before, after={u.pk for u in assigned_to or []})
+        conversion = (
+            lead_convert(lead=lead, by=by) if wanted_status == LeadStatus.CONVERTED else None
+        )
+    return lead, conversion
+
+
+def lead_delete(*, lead: Lead) -> None:
+    """Delete the lead with its comments and attachments; the files go once the delete
+    is committed (a rolled-back delete keeps them)."""
+    with transaction.atomic():
+        names = list(lead.attachments.values_list("file", flat=True))
+        lead.delete()
+        transaction.on_commit(lambda: _remove_files(names))
+
+
+def comment_create(*, lead: Lead, by: User, text: str) -> Comment:
+    return Comment.objects.create(org_id=lead.org_id, lead=lead, comment=text, commented_by=by)
+
+
+def comment_update(*, comment: Comment, text: str) -> Comment:
+    comment.comment = text
+    comment.save(update_fields=["comment", "updated_on"])
+    return comment
+
+
+def comment_delete(*, comment: Comment) -> None:
+    comment.delete()
+
+
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+
+
+def attachment_check_size(*, upload: UploadedFile) -> None:
+    """413 when an upload is over `settings.ATTACHMENT_MAX_BYTES`."""
+    if upload.size is not None and upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise PayloadTooLarge(
+            f"Attachments may be at most {settings.ATTACHMENT_MAX_BYTES} bytes.",
+            code="attachment_too_large",
+        )
+
+
+def attachment_create(*, lead: Lead, by: User, upload: UploadedFile) -> Attachment:
+    """Store an upload under a generated name; the original name is kept only as data."""
+    attachment_check_size(upload=upload)
+    # The declared type is replayed on download: keep it only if it is a plain media type.
+    content_type = (getattr(upload, "content_type", "") or "").strip()[:255]
+    attachment = Attachment(
+        org_id=lead.org_id,
+        lead=lead,
+        file_name=_display_name(upload.name),
+        content_type=content_type if _CONTENT_TYPE.match(content_type) else "",
+        size=upload.size or 0,
+        created_by=by,
+    )
+    attachment.file.save(upload.name or "attachment", upload, save=False)
+    stored = attachment.file.name
+    try:
+        with transaction.atomic():
+            attachment.save()
+    except BaseException:
+        default_storage.delete(stored)
+        raise
+    return attachment
+
+
+def attachment_delete(*, attachment: Attachment) -> None:
+    name = attachment.file.name
+    with transaction.atomic():
+        attachment.delete()
+        transaction.on_commit(lambda: _remove_files([name]))
+
+
+def _display_name(raw: str | None) -> str:
+    # Only the last path component, without control characters.
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(char for char in name if char.isprintable()).strip()
+    return name[:255] or "attachment"
+
+
+def _remove_files(names) -> None:
+    for name in names:
+        if name:
+            default_storage.delete(name)

@@ -1,0 +1,347 @@
+"""Lead endpoints. Views translate HTTP into service and selector calls, nothing more."""
+
+from django.conf import settings
+from django.db import transaction
+from django.http import FileResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from common.api.errors import PayloadTooLarge
+from common.api.viewsets import OrgScopedGenericViewSet
+from leads import selectors, services
+from leads.api.serializers import (
+    AttachmentSerializer,
+    CommentSerializer,
+    CommentUpdateSerializer,
+    ConversionSerializer,
+    LeadActivityResultSerializer,
+    LeadActivitySerializer,
+    LeadCreateSerializer,
+    LeadDetailSerializer,
+    LeadListQuerySerializer,
+    LeadListResponseSerializer,
+    LeadSerializer,
+    LeadWriteSerializer,
+)
+from leads.conversion import lead_convert
+from leads.filters import LeadFilterSet
+from leads.models import Attachment, Comment, Lead
+
+RELATIONS = ("contacts", "assigned_to", "teams", "tags")
+
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "limit",
+        OpenApiTypes.INT,
+        description="Leads per list (open and closed each); default 10, at most 100.",
+    ),
+    OpenApiParameter(
+        "offset", OpenApiTypes.INT, description="Leads to skip in each list; default 0."
+    ),
+]
+
+
+class LeadViewSet(OrgScopedGenericViewSet):
+    """Leads of the organization. ADMIN members see every lead; USER members see the leads
+    assigned to them or created by them (any other lead answers 404)."""
+
+    model = Lead
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = LeadFilterSet
+    pagination_class = None
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @property
+    def extra_error_codes(self) -> list[str]:
+        """Documented in the schema per operation."""
+        return {
+            "create": ["413"],
+            "update": ["409"],
+            "partial_update": ["409"],
+            "convert": ["409"],
+            "add_activity": ["413"],
+        }.get(self.action, [])
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.action in {"create", "add_activity"}:
+            _refuse_oversized_body(request)
+
+    def scope_queryset(self, queryset):
+        if self.action == "retrieve":
+            return selectors.lead_detail_queryset(membership=self.membership, queryset=queryset)
+        return selectors.leads_visible_to(membership=self.membership, queryset=queryset)
+
+    def get_serializer_class(self):
+        return {
+            "create": LeadCreateSerializer,
+            "update": LeadWriteSerializer,
+            "partial_update": LeadWriteSerializer,
+            "add_activity": LeadActivitySerializer,
+        }.get(self.action, LeadSerializer)
+
+    @extend_schema(
+        operation_id="leads_list",
+        parameters=PAGE_PARAMETERS,
+        responses=LeadListResponseSerializer,
+    )
+    def list(self, request):
+        """List leads, newest first, split into open and closed. Converted leads never
+        appear. `limit`/`offset` cut each of the two lists; the counts are the totals of
+        the filtered leads. An unknown `status` or a malformed `assigned_to` is a 400."""
+        query = LeadListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.lead_list(
+            membership=self.membership,
+            filtered=self.filter_queryset(self.get_queryset()),
+            limit=query.validated_data["limit"],
+            offset=query.validated_data["offset"],
+        )
+        return Response(LeadListResponseSerializer(page).data)
+
+    @extend_schema(
+        operation_id="leads_create",
+        request={
+            "application/json": LeadCreateSerializer,
+            "multipart/form-data": LeadCreateSerializer,
+        },
+        responses={201: LeadSerializer},
+    )
+    def create(self, request):
+        """Create a lead (JSON, or multipart with a file in `attachment`). `auto_convert:
+        true` or `status: "converted"` converts it in the same transaction: the answer's
+        `converted_account` is then the account with its contact and opportunity. Without
+        `assigned_to`, the organization's assignment rules decide. Newly assigned users get
+        an e-mail."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        upload = data.pop("attachment", None)
+        relations = {name: data.pop(name, None) for name in RELATIONS}
+        auto_convert = data.pop("auto_convert", False)
+        if upload is not None:
+            services.attachment_check_size(upload=upload)
+        with transaction.atomic():
+            lead, _ = services.lead_create(
+                org=self.organization,
+                by=request.user,
+                data=data,
+                auto_convert=auto_convert,
+                **relations,
+            )
+            if upload is not None:
+                services.attachment_create(lead=lead, by=request.user, upload=upload)
+        return Response(self._render(lead), status=status.HTTP_201_CREATED)
+
+    @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer)
+    def retrieve(self, request, pk=None):
+        """Everything about one lead, including converted ones."""
+        lead = self.get_object()
+        context = {
+            **self.get_serializer_context(),
+            "users_mention": list(selectors.active_members(org=self.organization)),
+        }
+        return Response(LeadDetailSerializer(lead, context=context).data)
+
+    @extend_schema(
+        operation_id="leads_update",
+        request=LeadWriteSerializer,
+        responses=LeadSerializer,
+    )
+    def update(self, request, pk=None):
+        """Update the fields sent; the others stay as they are (PUT and PATCH alike).
+        `status: "converted"` converts the lead; a converted lead's status cannot change
+        (409). Newly assigned users get an e-mail."""
+        lead = self.get_object()
+        serializer = LeadWriteSerializer(
+            lead, data=request.data, partial=True, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        relations = {name: data.pop(name) for name in RELATIONS if name in data}
+        lead, _ = services.lead_update(lead=lead, by=request.user, data=data, **relations)
+        return Response(self._render(lead))
+
+    @extend_schema(
+        operation_id="leads_partial_update",
+        request=LeadWriteSerializer,
+        responses=LeadSerializer,
+    )
+    def partial_update(self, request, pk=None):
+        """Same as PUT: only the fields sent change."""
+        return self.update(request, pk=pk)
+
+    @extend_schema(operation_id="leads_destroy", responses={204: None})
+    def destroy(self, request, pk=None):
+        """Delete the lead with its comments and attachments (files included)."""
+        services.lead_delete(lead=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="leads_add_comment_or_attachment",
+        request={
+            "multipart/form-data": LeadActivitySerializer,
+            "application/json": LeadActivitySerializer,
+        },
+        responses={201: LeadActivityResultSerializer},
+    )
+    def add_activity(self, request, pk=None):
+        """Add a `comment`, an `attachment` (multipart), or both, to the lead. An attachment
+        over the size limit is a 413."""
+        lead = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        text = serializer.validated_data.get("comment")
+        upload = serializer.validated_data.get("attachment")
+        if upload is not None:
+            services.attachment_check_size(upload=upload)
+        with transaction.atomic():
+            comment = (
+                services.comment_create(lead=lead, by=request.user, text=text) if text else None
+            )
+            attachment = (
+                services.attachment_create(lead=lead, by=request.user, upload=upload)
+                if upload is not None
+                else None
+            )
+        result = {"comment": comment, "attachment": attachment}
+        return Response(LeadActivityResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="leads_convert",
+        request=None,
+        responses={
+            201: OpenApiResponse(ConversionSerializer, description="A new account was created."),
+            200: OpenApiResponse(
+                ConversionSerializer,
+                description="The lead was linked to the existing account of its company.",
+            ),
+        },
+    )
+    def convert(self, request, pk=None):
+        """Convert the lead: an account (or the organization's existing account with the
+        same company name), a contact and an opportunity, in one transaction. Converting
+        twice is a 409."""
+        conversion = lead_convert(lead=self.get_object(), by=request.user)
+        return Response(
+            ConversionSerializer(conversion).data,
+            status=status.HTTP_201_CREATED if conversion.account_created else status.HTTP_200_OK,
+        )
+
+    def _render(self, lead):
+        fresh = (
+            Lead.objects.for_org(self.organization)
+            .select_related("converted_account")
+            .prefetch_related("contacts", "assigned_to", "teams", "tags", "attachments")
+            .get(pk=lead.pk)
+        )
+        return LeadSerializer(fresh, context=self.get_serializer_context()).data
+
+
+def _refuse_oversized_body(request) -> None:
+    """413 before a multipart body is read (and spooled to disk) when its declared length
+    cannot fit one attachment plus ordinary form fields."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if declared > settings.ATTACHMENT_MAX_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        raise PayloadTooLarge(
+            f"Attachments may be at most {settings.ATTACHMENT_MAX_BYTES} bytes.",
+            code="attachment_too_large",
+        )
+
+
+class CommentViewSet(OrgScopedGenericViewSet):
+    """A comment on a lead. Its author or an ADMIN may edit or delete it; another member
+    who can see the lead gets 403, one who cannot gets 404."""
+
+    model = Comment
+    serializer_class = CommentSerializer
+
+    def scope_queryset(self, queryset):
+        visible = selectors.comments_visible_to(membership=self.membership, queryset=queryset)
+        return visible.select_related("commented_by")
+
+    def get_object(self):
+        comment = super().get_object()
+        if not (self.membership.is_admin or comment.commented_by_id == self.request.user.pk):
+            raise PermissionDenied("Only the author or an admin may change this comment.")
+        return comment
+
+    @extend_schema(operation_id="leads_comment_update", request=CommentUpdateSerializer)
+    def update(self, request, pk=None):
+        """Replace the comment's text."""
+        comment = self.get_object()
+        serializer = CommentUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_update(
+            comment=comment, text=serializer.validated_data["comment"]
+        )
+        return Response(CommentSerializer(comment).data)
+
+    @extend_schema(operation_id="leads_comment_partial_update", request=CommentUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        """Same as PUT."""
+        return self.update(request, pk=pk)
+
+    @extend_schema(operation_id="leads_comment_destroy", responses={204: None})
+    def destroy(self, request, pk=None):
+        """Delete the comment."""
+        services.comment_delete(comment=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AttachmentViewSet(OrgScopedGenericViewSet):
+    """A file attached to a lead. Files are only ever served here, to members who can see
+    the lead; the uploader or an ADMIN may delete it."""
+
+    model = Attachment
+    serializer_class = AttachmentSerializer
+
+    def perform_content_negotiation(self, request, force=False):
+        # A download answers with the file whatever `Accept` says (errors stay JSON).
+        return super().perform_content_negotiation(request, force=True)
+
+    def scope_queryset(self, queryset):
+        return selectors.attachments_visible_to(membership=self.membership, queryset=queryset)
+
+    @extend_schema(
+        operation_id="leads_attachment_download",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The file, with `Content-Disposition: attachment` and its "
+                "original name.",
+            )
+        },
+    )
+    def retrieve(self, request, pk=None):
+        """Download the file under its original name."""
+        attachment = self.get_object()
+        try:
+            handle = attachment.file.open("rb")
+        except FileNotFoundError:
+            raise NotFound("The file of this attachment is missing.") from None
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.file_name or "attachment",
+            content_type=attachment.content_type or "application/octet-stream",
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    @extend_schema(operation_id="leads_attachment_destroy", responses={204: None})
+    def destroy(self, request, pk=None):
+        """Delete the attachment; its file is removed once the delete is committed."""
+        attachment = self.get_object()
+        if not (self.membership.is_admin or attachment.created_by_id == request.user.pk):
+            raise PermissionDenied("Only the uploader or an admin may delete this attachment.")
+        services.attachment_delete(attachment=attachment)
+        return Response(status=status.HTTP_204_NO_CONTENT)
