@@ -130,14 +130,10 @@ class CreateLeadFromSiteView(APIView):
         else:
             granted = any_active_key_allows_origin(origin)
         if granted:
-            response.headers.update(
-                {
-                    "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Allow-Methods": "POST, OPTIONS",
-                    "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
-                    "Access-Control-Max-Age": CORS_MAX_AGE,
-                }
-            )
+            response["Access-Control-Allow-Origin"] = origin
+            response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+            response["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+            response["Access-Control-Max-Age"] = CORS_MAX_AGE
         return response
 
     # -- the submission ----------------------------------------------------------------
