@@ -63,11 +63,19 @@ def spam_submission_record(
         org=api_key.org,
         api_key=api_key,
         reason=reason,
-        payload={key: str(value)[:2000] for key, value in list(payload.items())[:50]},
-        client_address=client_address[:64],
-        origin=origin[:255],
-        user_agent=user_agent[:255],
+        payload={
+            _printable(key)[:100]: _printable(value)[:2000]
+            for key, value in list(payload.items())[:50]
+        },
+        client_address=_printable(client_address)[:64],
+        origin=_printable(origin)[:255],
+        user_agent=_printable(user_agent)[:255],
     )
+
+
+def _printable(value) -> str:
+    # Whatever a bot sends is stored as text; NUL cannot be stored in PostgreSQL text/jsonb.
+    return str(value).replace("\x00", "")
 
 
 def _replay(api_key: ApiKey, idempotency_key: str) -> CaptureResult | None:

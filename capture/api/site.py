@@ -180,8 +180,10 @@ class CreateLeadFromSiteView(APIView):
                 "This origin may not post with this key.",
             )
         idempotency_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if len(idempotency_key) > 255:
-            raise exceptions.ValidationError({IDEMPOTENCY_HEADER: ["At most 255 characters."]})
+        if len(idempotency_key) > 255 or not idempotency_key.isprintable():
+            raise exceptions.ValidationError(
+                {IDEMPOTENCY_HEADER: ["At most 255 printable characters."]}
+            )
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Expected an object."]})
         raw = {key: request.data.get(key) for key in request.data}

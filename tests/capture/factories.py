@@ -19,11 +19,20 @@ class ApiKeyFactory(OrgOwnedFactory):
     @classmethod
     def _create(cls, model_class, *args, secret=None, **kwargs):
         secret = secret or new_secret()
-        kwargs["prefix"] = secret[:PREFIX_LENGTH]
-        kwargs["key_hash"] = key_hash(secret)
-        api_key = super()._create(model_class, *args, **kwargs)
+        api_key = super()._create(model_class, *args, **cls._hashed(secret, kwargs))
         api_key.secret = secret
         return api_key
+
+    @classmethod
+    def _build(cls, model_class, *args, secret=None, **kwargs):
+        secret = secret or new_secret()
+        api_key = super()._build(model_class, *args, **cls._hashed(secret, kwargs))
+        api_key.secret = secret
+        return api_key
+
+    @staticmethod
+    def _hashed(secret, kwargs):
+        return {**kwargs, "prefix": secret[:PREFIX_LENGTH], "key_hash": key_hash(secret)}
 
 
 class AssignmentRuleFactory(OrgOwnedFactory):

@@ -220,3 +220,24 @@ def test_closed_leads_and_other_organizations_are_not_linked(org, other_org):
     )
     assert Lead.objects.for_org(org).count() == 2
     assert Lead.objects.for_org(other_org).count() == 1
+
+
+def test_hostile_bytes_never_cause_a_server_error(org):
+    api_key = ApiKeyFactory(org=org)
+    url = f"{SITE}?apikey={api_key.secret}"
+    spam = APIClient().post(
+        url,
+        {"first_name": "A\x00", "last_name": "B", "website_url": "x\x00y", "k\x00": "v\x00"},
+        format="json",
+        HTTP_USER_AGENT="bot\x00",
+        HTTP_ORIGIN="https://www.example.com",
+    )
+    assert spam.status_code == 201
+    assert SpamSubmission.objects.for_org(org).get().payload["website_url"] == "xy"
+    nul_in_name = APIClient().post(url, {"first_name": "A\x00", "last_name": "B"}, format="json")
+    assert nul_in_name.status_code == 400
+    bad_idempotency = APIClient().post(url, person(), format="json", HTTP_IDEMPOTENCY_KEY="a\x00b")
+    assert bad_idempotency.status_code == 400
+    for origin in ["http://[::1", "http://host:99999", "javascript:alert(1)", "null"]:
+        response = APIClient().post(url, person(), format="json", HTTP_ORIGIN=origin)
+        assert response.status_code == 403, origin
