@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -105,7 +106,7 @@ class CreateLeadFromSiteView(APIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         origin = request.headers.get("Origin")
-        response.headers["Vary"] = "Origin"
+        patch_vary_headers(response, ["Origin"])
         if origin and request.method != "OPTIONS":
             api_key = self._api_key(request)
             if api_key is not None and key_allows_origin(api_key, origin):

@@ -6,6 +6,7 @@ exactly as on the Internet.
 """
 
 import html
+import importlib.util
 import json
 import os
 import shutil
@@ -70,6 +71,8 @@ def sites():
 @pytest.fixture
 def browser(tmp_path):
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    if importlib.util.find_spec("selenium") is None:
+        missing.append("selenium (pip)")
     if missing:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"Browser tests must run in CI, but these are missing: {missing}")

@@ -11,6 +11,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from tests.capture.conftest import FROZEN_NOW
 from tests.capture.factories import ApiKeyFactory
 
 REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/4")
@@ -41,8 +42,11 @@ def test_per_key_limit_is_shared_with_another_process(org, redis_client):
     api_key = ApiKeyFactory(org=org)
     try:
         # Another process, configured through CACHE_URL, spends two of the key's three.
+        # Same frozen clock as this process (tests/capture/conftest.py): same window.
         script = (
             "import django; django.setup(); from capture import throttling; "
+            "throttling.time = type('Clock', (), "
+            f"{{'time': staticmethod(lambda: {FROZEN_NOW!r})}}); "
             f"print([throttling.hit('key', {str(api_key.pk)!r}, 3) for _ in range(2)])"
         )
         other = subprocess.run(
