@@ -33,6 +33,12 @@ class SiteLeadInputSerializer(serializers.Serializer):
         help_text="Form posts only: where to send the visitor (303) after success. Must be on "
         "one of the key's allowed origins.",
     )
+    idempotency_key = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        help_text="Form posts only: same role as the Idempotency-Key header (which wins).",
+    )
     website_url = serializers.CharField(
         required=False,
         allow_blank=True,

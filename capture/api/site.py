@@ -34,6 +34,7 @@ from leads.choices import LeadSource, LeadStatus
 
 API_KEY_HEADER = "X-API-Key"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+FORM_IDEMPOTENCY_FIELD = "idempotency_key"
 CORS_ALLOWED_HEADERS = "content-type, x-api-key, idempotency-key"
 CORS_MAX_AGE = "600"
 _UNRESOLVED = object()
@@ -180,15 +181,19 @@ class CreateLeadFromSiteView(APIView):
                 "origin_not_allowed",
                 "This origin may not post with this key.",
             )
-        idempotency_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if len(idempotency_key) > 255 or not idempotency_key.isprintable():
-            raise exceptions.ValidationError(
-                {IDEMPOTENCY_HEADER: ["At most 255 printable characters."]}
-            )
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["Expected an object."]})
         raw = {key: request.data.get(key) for key in request.data}
         is_form = request.content_type.startswith("application/x-www-form-urlencoded")
+        # Plain HTML forms cannot send headers: a hidden `idempotency_key` field does the
+        # same job there (a double-clicked submit button creates one lead).
+        idempotency_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if not idempotency_key and is_form:
+            idempotency_key = str(raw.get(FORM_IDEMPOTENCY_FIELD) or "").strip()
+        if len(idempotency_key) > 255 or not idempotency_key.isprintable():
+            raise exceptions.ValidationError(
+                {IDEMPOTENCY_HEADER: ["At most 255 printable characters."]}
+            )
 
         if spam_reason_for(raw):
             spam_submission_record(
@@ -208,6 +213,7 @@ class CreateLeadFromSiteView(APIView):
         data = dict(serializer.validated_data)
         thank_you_url = data.pop("thank_you_url", "")
         data.pop("website_url", None)
+        data.pop(FORM_IDEMPOTENCY_FIELD, None)
         if is_form and thank_you_url and not _on_allowed_origin(api_key, thank_you_url):
             raise exceptions.ValidationError(
                 {"thank_you_url": ["Must be on one of the key's allowed origins."]}

@@ -241,3 +241,20 @@ def test_hostile_bytes_never_cause_a_server_error(org):
     for origin in ["http://[::1", "http://host:99999", "javascript:alert(1)", "null"]:
         response = APIClient().post(url, person(), format="json", HTTP_ORIGIN=origin)
         assert response.status_code == 403, origin
+
+
+def test_plain_form_double_submit_with_hidden_idempotency_field_creates_one_lead(org):
+    api_key = ApiKeyFactory(org=org)
+    form = "first_name=Double&last_name=Click&email=dc%40example.com&idempotency_key=tok-7"
+    answers = [
+        APIClient().generic(
+            "POST",
+            f"{SITE}?apikey={api_key.secret}",
+            form.replace("dc%40", f"dc{n}%40"),
+            content_type="application/x-www-form-urlencoded",
+        )
+        for n in range(2)
+    ]
+    assert [answer.status_code for answer in answers] == [201, 200]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    assert Lead.objects.for_org(org).count() == 1
