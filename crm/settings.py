@@ -198,3 +198,34 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Website capture (POST /api/leads/create-from-site/) ---
+# Requests a minute, per API key and per client address (0 disables a limit).
+CAPTURE_RATE_LIMIT_PER_KEY = env_int("CAPTURE_RATE_LIMIT_PER_KEY", 120)
+CAPTURE_RATE_LIMIT_PER_ADDRESS = env_int("CAPTURE_RATE_LIMIT_PER_ADDRESS", 60)
+# Reverse proxies in front of the service that append to X-Forwarded-For; 0 = use
+# REMOTE_ADDR and ignore the header (anyone can write it).
+CAPTURE_TRUSTED_PROXY_COUNT = env_int("CAPTURE_TRUSTED_PROXY_COUNT", 0)
+# A submission with the e-mail of an open lead created this recently is merged into it.
+CAPTURE_DUPLICATE_WINDOW_MINUTES = env_int("CAPTURE_DUPLICATE_WINDOW_MINUTES", 24 * 60)
+CAPTURE_HONEYPOT_FIELD = "website_url"
+
+# Rate-limit counters live in the cache; set CACHE_URL=redis://host:6379/N so that every
+# process shares them. Default: per-process memory.
+_CACHE_URL = env_str("CACHE_URL")
+if _CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _CACHE_URL,
+        }
+    }
+elif _CACHE_URL and not _CACHE_URL.startswith("locmem://"):
+    raise ImproperlyConfigured("CACHE_URL must be redis://..., rediss://... or locmem://")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# API keys never reach the logs: scrub `apikey=` from every record the console prints
+# (capture.apps also attaches the filter to the request/access loggers themselves).
+LOGGING["filters"] = {"scrub_api_keys": {"()": "capture.logging.ApiKeyScrubFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["scrub_api_keys"]

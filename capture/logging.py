@@ -1,0 +1,41 @@
+"""Keeps API keys out of logs.
+
+A key travels in the query string (`?apikey=`), which runserver's and gunicorn's access
+logs print verbatim. `ApiKeyScrubFilter` rewrites any record mentioning `apikey=...` (and
+any bare `lk_...` secret) before it is emitted.
+"""
+
+import logging
+import re
+
+_QUERY_KEY = re.compile(r"(?i)(apikey=|api_key=|x-api-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"'<>]+")
+_BARE_SECRET = re.compile(r"\blk_[A-Za-z0-9_-]{20,}")
+REDACTED = "[redacted]"
+
+# Loggers that print request lines or paths; the filter is attached to each of them (a
+# logger-level filter, so every handler, pytest's caplog included, sees the scrubbed text).
+REQUEST_LOGGERS = ("django.request", "django.server", "gunicorn.access", "gunicorn.error")
+
+
+def scrub(text: str) -> str:
+    return _BARE_SECRET.sub(REDACTED, _QUERY_KEY.sub(lambda m: m.group(1) + REDACTED, text))
+
+
+class ApiKeyScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: leave it to logging
+            return True
+        cleaned = scrub(message)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        return True
+
+
+def install_scrub_filter() -> None:
+    for name in REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ApiKeyScrubFilter) for f in logger.filters):
+            logger.addFilter(ApiKeyScrubFilter())

@@ -1,0 +1,56 @@
+"""Rate limits for the public capture endpoint, kept in the Django cache so they hold across
+processes (locmem by default; Redis when CACHE_URL is set).
+
+Fixed one-minute windows: simple, one cache round-trip per check, and `Retry-After` is the
+time left in the window.
+"""
+
+import ipaddress
+import math
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+WINDOW_SECONDS = 60
+
+
+def client_address(request) -> str:
+    """The caller's address behind `CAPTURE_TRUSTED_PROXY_COUNT` reverse proxies.
+
+    Each trusted proxy appends the address it received the request from to
+    X-Forwarded-For, so with N proxies the client is the N-th entry from the right;
+    anything further left was written by the client and cannot be trusted. With 0
+    proxies (the default) X-Forwarded-For is ignored entirely.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    trusted = settings.CAPTURE_TRUSTED_PROXY_COUNT
+    if trusted > 0:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= trusted:
+            candidate = hops[-trusted]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                return remote
+    return remote
+
+
+def hit(scope: str, identity: str, limit: int) -> int | None:
+    """Count one request; None if allowed, else the seconds until the window resets."""
+    if limit <= 0:
+        return None
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    key = f"capture:rate:{scope}:{identity}:{window}"
+    # add() is a no-op when the counter exists; incr() is atomic in Redis and locmem.
+    cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=WINDOW_SECONDS + 5)
+        count = 1
+    if count <= limit:
+        return None
+    return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
