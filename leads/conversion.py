@@ -32,7 +32,8 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
     is a conflict."""
     with transaction.atomic():
         locked = lead_lock(lead)
-        # The status alone decides: the account may since have been deleted (SET_NULL).
+        # Either one marks a converted lead: its account may since have been deleted
+        # (SET_NULL), leaving only the status.
         if locked.status == LeadStatus.CONVERTED or locked.converted_account_id is not None:
             raise LeadAlreadyConverted()
         account, account_created = _account_for(locked, by=by)

@@ -13,7 +13,8 @@ LISTED_STATUSES = [choice for choice in LeadStatus.choices if choice[0] != LeadS
 
 class LeadFilterSet(django_filters.FilterSet):
     name = django_filters.CharFilter(
-        method="filter_name", help_text="Part of the first or the last name (any case)."
+        method="filter_name",
+        help_text="Part of the first or the last name, or `first last` (any case).",
     )
     title = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the title.")
     source = django_filters.CharFilter(
@@ -43,10 +44,15 @@ class LeadFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_name(self, queryset, name, value):
-        value = value.strip()
+        value = " ".join(value.split())
         if not value:
             return queryset
-        return queryset.filter(Q(first_name__icontains=value) | Q(last_name__icontains=value))
+        match = Q(first_name__icontains=value) | Q(last_name__icontains=value)
+        first, _, last = value.partition(" ")
+        if last:
+            # "Jane Prosp" finds Jane Prospect too.
+            match |= Q(first_name__icontains=first, last_name__icontains=last)
+        return queryset.filter(match)
 
     def filter_assigned_to(self, queryset, name, value):
         # A subquery rather than a join: a lead never appears twice.

@@ -3,14 +3,14 @@
 import factory
 
 from leads.models import Attachment
-from tests.factories import LeadFactory, OrgOwnedFactory
+from tests import factories as base
 
 
-class AttachmentFactory(OrgOwnedFactory):
+class AttachmentFactory(base.OrgOwnedFactory):
     class Meta:
         model = Attachment
 
-    lead = factory.SubFactory(LeadFactory, org=factory.SelfAttribute("..org"))
+    lead = factory.SubFactory(base.LeadFactory, org=factory.SelfAttribute("..org"))
     file = factory.django.FileField(filename="notes.txt", data=b"meeting notes")
     file_name = "notes.txt"
     content_type = "text/plain"

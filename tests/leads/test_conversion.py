@@ -181,3 +181,17 @@ def test_concurrent_convert_requests_answer_one_201_and_one_409(org, admin_membe
 
     assert sorted(codes) == [201, 409]
     assert Account.objects.for_org(org).count() == 1
+
+
+@pytest.mark.django_db
+def test_lead_stays_converted_after_its_account_is_deleted(admin_client, org):
+    lead = make_lead(org, account_name="Gone")
+    admin_client.post(f"/api/leads/{lead.pk}/convert/")
+    Account.objects.for_org(org).delete()
+    response = admin_client.post(f"/api/leads/{lead.pk}/convert/")
+    assert response.status_code == 409
+    status_change = admin_client.patch(
+        f"/api/leads/{lead.pk}/", {"status": "assigned"}, format="json"
+    )
+    assert status_change.status_code == 409
+    assert status_change.json()["code"] == "lead_status_locked"

@@ -143,6 +143,8 @@ def test_filter_name_matches_first_or_last_name(admin_client, org):
     make_lead(org, first_name="Zed", last_name="Other")
     body = admin_client.get("/api/leads/?name=marian").json()
     assert set(ids(body["open_leads"])) == {str(first.pk), str(last.pk)}
+    body = admin_client.get("/api/leads/", {"name": "marianne smi"}).json()
+    assert ids(body["open_leads"]) == [str(first.pk)]
 
 
 @pytest.mark.parametrize(
