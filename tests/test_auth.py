@@ -66,15 +66,15 @@ def test_deactivated_user_is_401(admin_membership):
 
 
 @pytest.mark.parametrize("route", LIST_ROUTES, ids=lambda r: r.path)
-def test_removed_or_inactive_membership_is_403_immediately(route, user_membership):
-    client = client_for(user_membership)
+def test_removed_or_inactive_membership_is_403_immediately(route, admin_membership):
+    client = client_for(admin_membership)
     assert client.get(route.url()).status_code == 200
-    user_membership.is_active = False
-    user_membership.save()
+    admin_membership.is_active = False
+    admin_membership.save()
     response = client.get(route.url())
     assert response.status_code == 403
     assert response.json()["code"] == "organization_forbidden"
-    user_membership.delete()
+    admin_membership.delete()
     assert client.get(route.url()).status_code == 403
 
 
