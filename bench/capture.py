@@ -15,6 +15,7 @@ Rate limits are lifted through the environment for the run. Every loop is bounde
 import http.client
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -223,7 +224,10 @@ def main() -> None:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
-    hash_only, key_check = _key_check_microseconds(secret)
+    try:
+        hash_only, key_check = _key_check_microseconds(secret)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f"API key check: {key_check:.0f} us per hash+lookup (SHA-256 alone {hash_only:.1f} us)")
     print(
         f"key check / GET /api/orgs/ request: {key_check / orgs_latency:.1%}; "
