@@ -48,7 +48,7 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
         )
         opportunity = Opportunity.objects.create(
             org_id=locked.org_id,
-            name=locked.title or f"{account.name} opportunity",
+            name=_opportunity_name(locked, account),
             account=account,
             amount=locked.opportunity_amount,
             lead=locked,
@@ -76,6 +76,15 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
         opportunity=opportunity,
         account_created=account_created,
     )
+
+
+def _opportunity_name(lead: Lead, account: Account) -> str:
+    # Both the title and the account name may already fill the column on their own.
+    limit = Opportunity._meta.get_field("name").max_length
+    if lead.title:
+        return lead.title[:limit]
+    suffix = " opportunity"
+    return account.name[: limit - len(suffix)] + suffix
 
 
 def lead_lock(lead: Lead) -> Lead:

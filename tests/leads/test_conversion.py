@@ -195,3 +195,18 @@ def test_lead_stays_converted_after_its_account_is_deleted(admin_client, org):
     )
     assert status_change.status_code == 409
     assert status_change.json()["code"] == "lead_status_locked"
+
+
+@pytest.mark.django_db
+def test_long_company_name_without_title_still_converts(admin_client, org):
+    """The opportunity is named after the account when the lead has no title: a company
+    name at the 255-character limit must not overflow the opportunity's name."""
+    lead = make_lead(org, title="", account_name="C" * 255)
+
+    response = admin_client.post(f"/api/leads/{lead.pk}/convert/")
+
+    assert response.status_code == 201, response.content
+    name = response.json()["opportunity"]["name"]
+    assert len(name) <= 255
+    assert name.startswith("C" * 200)
+    assert Opportunity.objects.for_org(org).get().name == name
