@@ -63,6 +63,24 @@ def test_adding_an_existing_member_is_a_400_on_email(admin_client, user_membersh
     assert "email" in response.json()["fields"]
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("email", "a" * 250 + "@example.com"),
+        ("first_name", "F" * 151),
+        ("last_name", "L" * 151),
+    ],
+)
+def test_adding_a_member_with_an_overlong_field_is_a_400(admin_client, field, value):
+    body = {"email": "new.member@example.com", "role": "USER", field: value}
+
+    response = admin_client.post("/api/users/", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+    assert not Membership.objects.unscoped().filter(user__email__startswith="new.member").exists()
+
+
 def test_existing_user_keeps_their_password_when_added_elsewhere(
     admin_client, other_admin_membership
 ):

@@ -24,9 +24,14 @@ class MemberSerializer(serializers.ModelSerializer):
     """A member of the organization. `id` is the user id (what `assigned_to` takes)."""
 
     id = serializers.UUIDField(source="user.id", read_only=True)
-    email = serializers.EmailField(source="user.email")
-    first_name = serializers.CharField(source="user.first_name", required=False, allow_blank=True)
-    last_name = serializers.CharField(source="user.last_name", required=False, allow_blank=True)
+    # Declared fields get no max_length from the model: give the User columns' limits.
+    email = serializers.EmailField(source="user.email", max_length=254)
+    first_name = serializers.CharField(
+        source="user.first_name", required=False, allow_blank=True, max_length=150
+    )
+    last_name = serializers.CharField(
+        source="user.last_name", required=False, allow_blank=True, max_length=150
+    )
     password = serializers.CharField(
         write_only=True,
         required=False,
