@@ -4,17 +4,29 @@ from rest_framework import serializers
 from common.api.fields import OrgRelatedField
 from companies.models import Company
 from leads.models import Lead
+from leads.selectors import leads_visible_to
+
+
+class VisibleLeadField(OrgRelatedField):
+    """A lead the member may see (any lead for ADMIN; for USER, their own): another
+    member's lead answers like a missing one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(model=Lead, **kwargs)
+
+    def get_queryset(self):
+        return leads_visible_to(membership=self.context["membership"])
 
 
 class CompanySerializer(serializers.ModelSerializer):
     name = serializers.CharField(
         max_length=255, help_text="Unique in the organization, whatever the letter case."
     )
-    created_from_lead = OrgRelatedField(
-        model=Lead,
+    created_from_lead = VisibleLeadField(
         required=False,
         allow_null=True,
-        help_text="Id of the organization's lead this company came from.",
+        help_text="Id of a lead of the organization, visible to the caller, this company "
+        "came from.",
     )
 
     class Meta:

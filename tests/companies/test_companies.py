@@ -73,6 +73,29 @@ def test_created_from_lead_must_be_in_the_org(admin_client, org, other_org):
     assert "created_from_lead" in foreign.json()["fields"]
 
 
+def test_user_may_only_link_a_lead_they_can_see(user_client, user_membership, org):
+    """A USER member sees only their own leads: naming someone else's lead must not work
+    (nor confirm that the id exists), exactly like a lead of another organization."""
+    hidden = LeadFactory(org=org)
+    own = LeadFactory(org=org, created_by=user_membership.user)
+
+    refused = user_client.post(
+        "/api/leads/companies/",
+        {"name": "Hidden", "created_from_lead": str(hidden.pk)},
+        format="json",
+    )
+    accepted = user_client.post(
+        "/api/leads/companies/",
+        {"name": "Own", "created_from_lead": str(own.pk)},
+        format="json",
+    )
+
+    assert refused.status_code == 400
+    assert "created_from_lead" in refused.json()["fields"]
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["created_from_lead"] == str(own.pk)
+
+
 @pytest.mark.parametrize("name", ["tech corp", "TECH CORP", "  Tech Corp "])
 def test_duplicate_name_is_400_on_name(admin_client, org, name):
     CompanyFactory(org=org, name="Tech Corp")
