@@ -37,6 +37,8 @@ LEAD_SCALAR_FIELDS = (
     "postcode",
     "country",
 )
+# Many-to-many associations, passed to the services as separate arguments.
+LEAD_RELATION_FIELDS = ("contacts", "assigned_to", "teams", "tags")
 
 
 def lead_create(

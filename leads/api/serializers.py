@@ -14,36 +14,17 @@ from common.models import Team
 from leads.choices import LeadStatus
 from leads.models import Attachment, Comment, Lead
 from leads.selectors import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
-
-LIST_INPUT_FIELDS = ("contacts", "assigned_to", "teams", "tags")
+from leads.services import LEAD_RELATION_FIELDS, LEAD_SCALAR_FIELDS
 
 LEAD_OBJ_FIELDS = [
     "id",
     "org",
-    "title",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "status",
-    "source",
-    "account_name",
-    "website",
-    "description",
-    "opportunity_amount",
-    "address_line",
-    "street",
-    "city",
-    "state",
-    "postcode",
-    "country",
+    *LEAD_SCALAR_FIELDS,
     "created_on",
     "created_by",
     "updated_on",
     "converted_at",
 ]
-
-SERVER_SET_FIELDS = {"id", "org", "created_on", "created_by", "updated_on", "converted_at"}
 
 
 def _as_list(value) -> list:
@@ -72,13 +53,13 @@ def normalise_lead_input(data) -> dict:
     if hasattr(data, "getlist"):
         plain = {}
         for key in data:
-            plain[key] = data.getlist(key) if key in LIST_INPUT_FIELDS else data.get(key)
+            plain[key] = data.getlist(key) if key in LEAD_RELATION_FIELDS else data.get(key)
         data = plain
     elif isinstance(data, dict):
         data = dict(data)
     else:
         return data
-    for key in LIST_INPUT_FIELDS:
+    for key in LEAD_RELATION_FIELDS:
         if key in data and data[key] is not None:
             data[key] = _as_list(data[key])
     if data.get("opportunity_amount") == "":
@@ -121,11 +102,8 @@ class LeadWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = [
-            *(name for name in LEAD_OBJ_FIELDS if name not in SERVER_SET_FIELDS),
-            "contacts",
-            "assigned_to",
-            "teams",
-            "tags",
+            *LEAD_SCALAR_FIELDS,
+            *LEAD_RELATION_FIELDS,
         ]
         extra_kwargs = {"opportunity_amount": {"min_value": 0}}
 

@@ -32,8 +32,6 @@ from leads.conversion import lead_convert
 from leads.filters import LeadFilterSet
 from leads.models import Attachment, Comment, Lead
 
-RELATIONS = ("contacts", "assigned_to", "teams", "tags")
-
 PAGE_PARAMETERS = [
     OpenApiParameter(
         "limit",
@@ -122,7 +120,7 @@ class LeadViewSet(OrgScopedGenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = data.pop("attachment", None)
-        relations = {name: data.pop(name, None) for name in RELATIONS}
+        relations = {name: data.pop(name, None) for name in services.LEAD_RELATION_FIELDS}
         auto_convert = data.pop("auto_convert", False)
         if upload is not None:
             services.attachment_check_size(upload=upload)
@@ -163,7 +161,7 @@ class LeadViewSet(OrgScopedGenericViewSet):
         )
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        relations = {name: data.pop(name) for name in RELATIONS if name in data}
+        relations = {name: data.pop(name) for name in services.LEAD_RELATION_FIELDS if name in data}
         lead, _ = services.lead_update(lead=lead, by=request.user, data=data, **relations)
         return Response(self._render(lead))
 
