@@ -78,10 +78,11 @@ class CreateLeadFromSiteView(APIView):
     key's default assignees, decide who gets the lead.
 
     Answers: 201 with the new lead. 200 with the original lead when the `Idempotency-Key`
-    header repeats one already used with this key, or when the same e-mail was submitted
-    within the duplicate window (the open lead is completed and commented instead of
-    duplicated). A form-encoded post with a `thank_you_url` field (or a key with one) gets a
-    303 redirect there instead. A wrong, revoked or missing key: 401, always the same body.
+    header repeats one already used with this key. 200 when the same e-mail was submitted
+    within the duplicate window: the open lead is completed and commented instead of
+    duplicated, and the answer carries its id with the fields of this submission only. A
+    form-encoded post with a `thank_you_url` field (or a key with one) gets a 303 redirect
+    there instead. A wrong, revoked or missing key: 401, always the same body.
     A browser `Origin` that is not on the key's allowed origins: 403. Beyond the rate limits
     per key and per client address: 429 with `Retry-After`.
 
@@ -162,7 +163,9 @@ class CreateLeadFromSiteView(APIView):
         responses={
             201: SiteLeadSerializer,
             200: OpenApiResponse(
-                SiteLeadSerializer, description="Idempotent repeat, or linked duplicate."
+                SiteLeadSerializer,
+                description="Idempotent repeat (the original lead), or a submission linked to "
+                "an open lead with the same e-mail (its id, this submission's fields).",
             ),
             303: OpenApiResponse(description="Form post: redirect to the thank-you URL."),
         },
@@ -220,7 +223,12 @@ class CreateLeadFromSiteView(APIView):
             )
         result = lead_capture(api_key=api_key, data=data, idempotency_key=idempotency_key)
         code = status.HTTP_201_CREATED if result.outcome is Outcome.CREATED else status.HTTP_200_OK
-        body = SiteLeadSerializer(result.lead).data if result.lead is not None else {}
+        if result.outcome is Outcome.LINKED:
+            # Anyone can post any e-mail address with a public key: answer with what was
+            # sent, never with the stored lead the sales team holds for that address.
+            body = _submission_echo(data, api_key, lead_id=result.lead.pk)
+        else:
+            body = SiteLeadSerializer(result.lead).data if result.lead is not None else {}
         return self._answer(request, api_key, is_form, thank_you_url, body, code)
 
     def _answer(self, request, api_key, is_form, thank_you_url, body, code):
@@ -237,9 +245,15 @@ def _on_allowed_origin(api_key, url) -> bool:
 
 def _decoy(raw: dict, api_key) -> dict:
     """What a honeypot-tripping bot sees: shaped like a created lead, stored nowhere."""
-    body = {name: str(raw.get(name) or "")[:255] for name in PUBLIC_LEAD_FIELDS}
+    shortened = {name: str(raw.get(name) or "")[:255] for name in PUBLIC_LEAD_FIELDS}
+    return _submission_echo(shortened, api_key, lead_id=uuid.uuid4())
+
+
+def _submission_echo(values: dict, api_key, *, lead_id) -> dict:
+    """The submitted public fields in the shape of a lead: no stored data is read back."""
+    body = {name: str(values.get(name) or "") for name in PUBLIC_LEAD_FIELDS}
     body.update(
-        id=str(uuid.uuid4()),
+        id=str(lead_id),
         status=LeadStatus.ASSIGNED,
         source=body["source"] or LeadSource.WEBSITE,
         created_on=timezone.now().isoformat().replace("+00:00", "Z"),

@@ -198,6 +198,42 @@ def test_same_email_within_window_completes_the_open_lead_instead_of_duplicating
     assert "Submitted again" in comment.comment and "phone" in comment.comment
 
 
+def test_a_linked_submission_does_not_disclose_the_stored_lead(org, admin_client):
+    """The key sits in public web pages: posting someone's e-mail address must not read back
+    the open lead the sales team holds for it (name, phone, notes, assignees)."""
+    created = admin_client.post(
+        "/api/leads/",
+        {
+            "first_name": "Secret",
+            "last_name": "Customer",
+            "email": "victim@example.com",
+            "phone": "+14155552671",
+            "description": "Budget 2M, decision in May",
+            "city": "Dallas",
+            "tags": ["vip"],
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    api_key = ApiKeyFactory(org=org)
+
+    probe = APIClient().post(
+        f"{SITE}?apikey={api_key.secret}",
+        {"first_name": "Eve", "last_name": "Probe", "email": "victim@example.com"},
+        format="json",
+    )
+
+    assert probe.status_code == 200, probe.content
+    body = probe.json()
+    assert body["id"] == created.json()["id"]
+    assert (body["first_name"], body["last_name"]) == ("Eve", "Probe")
+    for stored in ("Secret", "Customer", "+14155552671", "Budget 2M", "Dallas", "vip"):
+        assert stored not in str(body)
+    assert body["assigned_to"] == []
+    # The stored lead itself is still completed and commented as before.
+    assert Comment.objects.for_org(org).filter(lead_id=body["id"]).count() == 1
+
+
 @override_settings(CAPTURE_DUPLICATE_WINDOW_MINUTES=0)
 def test_duplicate_linking_can_be_turned_off(org):
     api_key = ApiKeyFactory(org=org)
