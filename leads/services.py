@@ -161,6 +161,21 @@ def comment_create(*, lead: Lead, by: User, text: str) -> Comment:
     return Comment.objects.create(org_id=lead.org_id, lead=lead, comment=text, commented_by=by)
 
 
+def lead_add_activity(
+    *, lead: Lead, by: User, text: str | None = None, upload: UploadedFile | None = None
+) -> tuple[Comment | None, Attachment | None]:
+    """Add a comment, an attachment, or both, in one transaction (413 if the file is too
+    large, checked before anything is written)."""
+    if upload is not None:
+        attachment_check_size(upload=upload)
+    with transaction.atomic():
+        comment = comment_create(lead=lead, by=by, text=text) if text else None
+        attachment = (
+            attachment_create(lead=lead, by=by, upload=upload) if upload is not None else None
+        )
+    return comment, attachment
+
+
 def comment_update(*, comment: Comment, text: str) -> Comment:
     comment.comment = text
     comment.save(update_fields=["comment", "updated_on"])

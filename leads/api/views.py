@@ -194,19 +194,12 @@ class LeadViewSet(OrgScopedGenericViewSet):
         lead = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        text = serializer.validated_data.get("comment")
-        upload = serializer.validated_data.get("attachment")
-        if upload is not None:
-            services.attachment_check_size(upload=upload)
-        with transaction.atomic():
-            comment = (
-                services.comment_create(lead=lead, by=request.user, text=text) if text else None
-            )
-            attachment = (
-                services.attachment_create(lead=lead, by=request.user, upload=upload)
-                if upload is not None
-                else None
-            )
+        comment, attachment = services.lead_add_activity(
+            lead=lead,
+            by=request.user,
+            text=serializer.validated_data.get("comment"),
+            upload=serializer.validated_data.get("attachment"),
+        )
         result = {"comment": comment, "attachment": attachment}
         return Response(LeadActivityResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
