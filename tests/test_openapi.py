@@ -2,6 +2,7 @@
 
 import re
 
+import jsonschema
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -68,3 +69,25 @@ def test_docs_page_works_offline():
         response = client.get(asset)
         assert response.status_code == 200, asset
         b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_blank_email_answers_match_the_schema(schema, admin_client):
+    """A lead without an e-mail converts into an account and a contact without one: the
+    answer's `""` must validate against the documented schema (a bare `email` format
+    rejects the empty string)."""
+    created = admin_client.post(
+        "/api/leads/", {"first_name": "No", "last_name": "Mail", "email": ""}, format="json"
+    )
+    converted = admin_client.post(f"/api/leads/{created.json()['id']}/convert/")
+    assert converted.status_code == 201, converted.content
+    body = converted.json()
+    schemas = schema["components"]["schemas"]
+    for name, value in (
+        ("Account", body["account"]["email"]),
+        ("Contact", body["contact"]["email"]),
+    ):
+        validator = jsonschema.Draft4Validator(
+            schemas[name]["properties"]["email"],
+            format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER,
+        )
+        assert [error.message for error in validator.iter_errors(value)] == [], name

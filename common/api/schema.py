@@ -3,6 +3,7 @@
 from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 
 from common.api.errors import ErrorSerializer
 from common.tenancy import ORG_HEADER
@@ -55,6 +56,14 @@ class AutoSchema(openapi.AutoSchema):
         codes += getattr(self.view, "extra_error_codes", [])
         return sorted(set(codes))
 
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if isinstance(field, serializers.EmailField) and _read_only_and_blankable(field):
+            # Writable blank e-mails get a oneOf from drf-spectacular; read-only ones keep a
+            # bare `email` format, which rejects the "" such a column may hold.
+            schema.pop("format", None)
+            schema.setdefault("description", "An e-mail address, or empty.")
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         for code in self._error_codes():
@@ -63,3 +72,13 @@ class AutoSchema(openapi.AutoSchema):
                     OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[code]), code
                 )
         return responses
+
+
+def _read_only_and_blankable(field) -> bool:
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if not field.read_only or model is None:
+        return False
+    try:
+        return model._meta.get_field(field.source).blank
+    except LookupError:
+        return False
