@@ -46,6 +46,20 @@ def member_add(
     return membership
 
 
+def member_may_rename(*, membership: Membership, by: User) -> bool:
+    """A user's name is shared by all their organizations: they may always change it; an
+    admin only when the user belongs to no other organization (else one organization's
+    admin could rename people in the others)."""
+    if membership.user_id == by.pk:
+        return True
+    return not (
+        Membership.objects.unscoped()
+        .filter(user_id=membership.user_id)
+        .exclude(org_id=membership.org_id)
+        .exists()
+    )
+
+
 @transaction.atomic
 def member_update(*, membership: Membership, **changes) -> Membership:
     user_fields = {k: v for k, v in changes.items() if k in {"first_name", "last_name"}}

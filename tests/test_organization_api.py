@@ -107,6 +107,31 @@ def test_users_cannot_manage_members(user_client, admin_membership):
     assert promoted.status_code == 403
 
 
+def test_admin_cannot_rename_a_user_who_also_belongs_to_another_org(
+    admin_client, org, other_admin_membership
+):
+    """A user's name is shared by all their organizations: adding someone by e-mail must not
+    let this organization's admin rename them in the others."""
+    outsider = other_admin_membership.user
+    added = admin_client.post("/api/users/", {"email": outsider.email}, format="json")
+    assert added.status_code == 201, added.content
+    local = MembershipFactory(org=org)
+
+    renamed = admin_client.patch(
+        f"/api/users/{outsider.pk}/", {"first_name": "Hijacked"}, format="json"
+    )
+    demoted = admin_client.patch(f"/api/users/{outsider.pk}/", {"role": "USER"}, format="json")
+    renamed_local = admin_client.patch(
+        f"/api/users/{local.user_id}/", {"first_name": "Local"}, format="json"
+    )
+
+    assert renamed.status_code == 403
+    outsider.refresh_from_db()
+    assert outsider.first_name != "Hijacked"
+    assert demoted.status_code == 200
+    assert renamed_local.status_code == 200
+
+
 def test_member_edits_own_name_but_not_own_role(user_client, user_membership):
     url = f"/api/users/{user_membership.user_id}/"
     assert user_client.patch(url, {"first_name": "Renamed"}, format="json").status_code == 200

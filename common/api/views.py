@@ -94,7 +94,8 @@ class OrganizationListView(ListAPIView):
 
 class MemberViewSet(OrgScopedModelViewSet):
     """Members of the organization. ADMIN adds, edits and removes members; a member may
-    edit their own name."""
+    edit their own name. Names are shared across organizations: an ADMIN cannot rename a
+    user who also belongs to another organization (403)."""
 
     model = Membership
     serializer_class = MemberSerializer
@@ -133,6 +134,13 @@ class MemberViewSet(OrgScopedModelViewSet):
         is_self = membership.user_id == request.user.pk
         if not self.membership.is_admin and (not is_self or {"role", "is_active"} & set(changes)):
             self.permission_denied(request, message="Only organization admins may do this.")
+        renames = {"first_name", "last_name"} & set(changes)
+        if renames and not services.member_may_rename(membership=membership, by=request.user):
+            self.permission_denied(
+                request,
+                message="This user also belongs to other organizations: only they may "
+                "change their name.",
+            )
         membership = services.member_update(membership=membership, **changes)
         return Response(MemberSerializer(membership).data)
 
