@@ -16,6 +16,9 @@ from leads.models import Attachment, Comment, Lead
 from leads.selectors import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 from leads.services import LEAD_RELATION_FIELDS, LEAD_SCALAR_FIELDS
 
+#: Most ids (or tag names) one lead's association list may hold in a request.
+MAX_ASSOCIATIONS = 100
+
 LEAD_OBJ_FIELDS = [
     "id",
     "org",
@@ -84,17 +87,26 @@ class LeadWriteSerializer(serializers.ModelSerializer):
         help_text="`converted` converts the lead (account, contact, opportunity).",
     )
     contacts = OrgRelatedField(
-        model=Contact, many=True, required=False, help_text="Contact ids of the organization."
+        model=Contact,
+        many=True,
+        required=False,
+        help_text="Contact ids of the organization (at most 100).",
     )
     assigned_to = MemberField(
-        many=True, required=False, help_text="User ids of active members of the organization."
+        many=True,
+        required=False,
+        help_text="User ids of active members of the organization (at most 100).",
     )
     teams = OrgRelatedField(
-        model=Team, many=True, required=False, help_text="Team ids of the organization."
+        model=Team,
+        many=True,
+        required=False,
+        help_text="Team ids of the organization (at most 100).",
     )
     tags = serializers.ListField(
         child=serializers.CharField(max_length=100),
         required=False,
+        max_length=MAX_ASSOCIATIONS,
         help_text="Tag names, created on first use. Multipart: repeat the key, or send a "
         "JSON array or comma-separated names.",
     )
@@ -108,7 +120,17 @@ class LeadWriteSerializer(serializers.ModelSerializer):
         extra_kwargs = {"opportunity_amount": {"min_value": 0}}
 
     def to_internal_value(self, data):
-        return super().to_internal_value(normalise_lead_input(data))
+        data = normalise_lead_input(data)
+        if isinstance(data, dict):
+            # Before any lookup: each id costs a query and each new name a tag.
+            too_long = {
+                key: [f"At most {MAX_ASSOCIATIONS} items."]
+                for key in LEAD_RELATION_FIELDS
+                if isinstance(data.get(key), list) and len(data[key]) > MAX_ASSOCIATIONS
+            }
+            if too_long:
+                raise serializers.ValidationError(too_long)
+        return super().to_internal_value(data)
 
 
 class LeadCreateSerializer(LeadWriteSerializer):

@@ -281,3 +281,24 @@ def test_multipart_without_chosen_file_and_empty_lists(admin_client):
     assert response.status_code == 201, response.json()
     assert response.json()["attachments"] == []
     assert response.json()["tags"] == []
+
+
+@pytest.mark.parametrize("field", ["tags", "contacts", "assigned_to", "teams"])
+def test_association_lists_are_bounded(admin_client, org, admin_membership, field):
+    """One request cannot create thousands of tags or run a lookup per id for thousands
+    of ids: each association list is capped, and nothing is written beyond it."""
+    one = {
+        "tags": None,
+        "contacts": lambda: ContactFactory(org=org).pk,
+        "assigned_to": lambda: admin_membership.user_id,
+        "teams": lambda: TeamFactory(org=org).pk,
+    }[field]
+    values = [f"tag {n}" for n in range(101)] if one is None else [str(one())] * 101
+    body = {"first_name": "Many", "last_name": "Items", field: values}
+
+    response = admin_client.post("/api/leads/", body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not Lead.objects.for_org(org).exists()
+    assert not Tag.objects.for_org(org).exists()
