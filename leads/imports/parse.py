@@ -123,13 +123,12 @@ def open_table(path: Path, kind: str):
 
 
 def _limit_columns(header: list[str]) -> list[str]:
-    if len(header) > settings.IMPORT_MAX_COLUMNS:
-        raise UnreadableFile(
-            f"The file has {len(header)} columns; at most {settings.IMPORT_MAX_COLUMNS} "
-            "are accepted."
-        )
     while header and not header[-1].strip():
         header.pop()
+    if len(header) > settings.IMPORT_MAX_COLUMNS:
+        raise UnreadableFile(
+            f"The file has more than {settings.IMPORT_MAX_COLUMNS} columns; split it."
+        )
     if not header:
         raise UnreadableFile("The file has no header row.")
     return header

@@ -22,8 +22,9 @@ from common.models import Membership, Organization, User
 from leads.imports import parse
 from leads.imports.models import FileKind, ImportIssue, ImportJob, ImportStatus, IssueKind
 from leads.imports.normalise import map_columns
+from leads.imports.pipeline import chunk_writer
 from leads.imports.validate import RowValidator
-from leads.imports.write import ChunkInput, JobSuperseded, chunk_commit
+from leads.imports.write import ChunkInput, JobSuperseded
 
 logger = logging.getLogger(__name__)
 
@@ -84,51 +85,51 @@ def _run(job: ImportJob) -> ImportJob:
     path = Path(job.file.path)
     if not path.exists():
         raise parse.UnreadableFile("The uploaded file is no longer available.")
-    if job.total_rows is None:
-        _prepare(job, path)
-    elif job.dry_run and job.rows_done:
-        # A dry run keeps no state outside memory; restarting it from the top is exact.
-        _restart_dry_run(job)
-
     chunk_size = max(1, settings.IMPORT_CHUNK_ROWS)
     seen: dict[str, int] = {}
     with parse.open_table(path, job.file_kind) as table:
         columns = map_columns(table.header)
+        if job.status == ImportStatus.QUEUED:
+            _prepare(job, path, table, columns)
+        elif job.dry_run and job.rows_done:
+            # A dry run keeps no state outside memory; restarting it from the top is exact.
+            _restart_dry_run(job)
         validator = RowValidator(
             columns=columns,
             members_by_email=_members_by_email(job.org),
             phone_region=job.org.default_phone_region,
         )
         rows = itertools.islice(table.rows, job.rows_done, None)
-        while batch := list(itertools.islice(rows, chunk_size)):
-            if job.rows_done + len(batch) > settings.IMPORT_MAX_ROWS:
-                raise parse.UnreadableFile(
-                    f"The file has more than {settings.IMPORT_MAX_ROWS} data rows."
-                )
-            chunk = _validate(job, validator, batch, table.header)
-            job = chunk_commit(job=job, chunk=chunk, seen=seen if job.dry_run else {})
+        done = job.rows_done
+        # Real imports find earlier chunks' e-mails in the table; a dry run remembers them.
+        with chunk_writer(job, seen if job.dry_run else {}) as writer:
+            while batch := list(itertools.islice(rows, chunk_size)):
+                done += len(batch)
+                if done > settings.IMPORT_MAX_ROWS:
+                    raise parse.UnreadableFile(
+                        f"The file has more than {settings.IMPORT_MAX_ROWS} data rows."
+                    )
+                writer.submit(_validate(job, validator, batch))
+            job = writer.close()
     return _finish(job, ImportStatus.SUCCESS)
 
 
-def _prepare(job: ImportJob, path: Path) -> None:
-    """First run: read the header, count the rows (for progress and the row limit)."""
-    with parse.open_table(path, job.file_kind) as table:
-        columns = map_columns(table.header)
-        if columns.missing_required:
-            raise parse.UnreadableFile(
-                "Missing required column(s): "
-                + ", ".join(columns.missing_required)
-                + f". Columns found: {', '.join(table.header)[:500]}."
-            )
-        estimate = table.estimated_rows
-    if job.file_kind == FileKind.XLSX and estimate is not None:
+def _prepare(job: ImportJob, path: Path, table: parse.Table, columns) -> None:
+    """First run: check the header, count the rows (for progress and the row limit)."""
+    if columns.missing_required:
+        raise parse.UnreadableFile(
+            "Missing required column(s): "
+            + ", ".join(columns.missing_required)
+            + f". Columns found: {', '.join(table.header)[:500]}."
+        )
+    if job.file_kind == FileKind.XLSX:
         # Reading a workbook twice would double the import time: trust its dimension for
-        # progress; the row limit is enforced again while reading.
-        if estimate > settings.IMPORT_MAX_ROWS:
+        # progress (unknown without one); the row limit is enforced again while reading.
+        total = table.estimated_rows
+        if total is not None and total > settings.IMPORT_MAX_ROWS:
             raise parse.UnreadableFile(
                 f"The file has more than {settings.IMPORT_MAX_ROWS} data rows; split it."
             )
-        total = estimate
     else:
         total = parse.count_data_rows(path, job.file_kind, settings.IMPORT_MAX_ROWS)
     job.total_rows = total
@@ -172,7 +173,7 @@ def _members_by_email(org: Organization) -> dict:
     }
 
 
-def _validate(job: ImportJob, validator: RowValidator, batch, header) -> ChunkInput:
+def _validate(job: ImportJob, validator: RowValidator, batch) -> ChunkInput:
     chunk = ChunkInput(size=len(batch))
     for number, cells in batch:
         lead_row, errors = validator.validate(number, cells)

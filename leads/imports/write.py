@@ -4,10 +4,13 @@ moment leaves the job at its last checkpoint."""
 
 from __future__ import annotations
 
+import csv
+import io
+import operator
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from common.models import Organization
@@ -41,6 +44,11 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
     table; the whole file for a dry run, which writes no lead)."""
     org = job.org
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A database crash may lose the last chunks' commits, but always together
+            # with their checkpoint (same transaction), so the job simply redoes them.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         locked = ImportJob.objects.unscoped().select_for_update().get(pk=job.pk)
         if locked.rows_done != job.rows_done or locked.status != ImportStatus.RUNNING:
             raise JobSuperseded(str(job.pk))
@@ -72,6 +80,17 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
 
 def _existing_by_email(org: Organization, emails: list[str]) -> dict[str, uuid.UUID]:
     existing: dict[str, uuid.UUID] = {}
+    if connection.vendor == "postgresql":
+        # One round trip per chunk: the whole list as one array parameter.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT email_normalized, id FROM leads_lead "
+                "WHERE org_id = %s AND email_normalized = ANY(%s)",
+                [org.pk, emails],
+            )
+            for email, lead_id in cursor.fetchall():
+                existing.setdefault(email, lead_id)
+        return existing
     for start in range(0, len(emails), _LOOKUP_BATCH):
         batch = emails[start : start + _LOOKUP_BATCH]
         for email, lead_id in (
@@ -150,26 +169,87 @@ def _create_leads(*, job: ImportJob, org: Organization, rows: list[LeadRow]) -> 
     )
 
     leads, tag_links, assignee_links = [], [], []
-    TagLink = Lead.tags.through
-    AssigneeLink = Lead.assigned_to.through
+    fixed = {
+        "org_id": org.pk,
+        "created_by_id": job.created_by_id,
+        "created_on": now,
+        "updated_on": now,
+    }
     for row in rows:
         lead_id = uuid.uuid4()
-        leads.append(
-            Lead(
-                id=lead_id,
-                org_id=org.pk,
-                created_by_id=job.created_by_id,
-                created_on=now,
-                updated_on=now,
-                **row.values,
-            )
-        )
+        leads.append((lead_id, row.values))
         for tag_id in {tag_ids[tag.lower()] for tag in row.tags}:
-            tag_links.append(TagLink(lead_id=lead_id, tag_id=tag_id))
+            tag_links.append((lead_id, tag_id))
         for user_id in row.assignee_ids:
-            assignee_links.append(AssigneeLink(lead_id=lead_id, user_id=user_id))
-    Lead.objects.bulk_create(leads, batch_size=1000)
-    if tag_links:
-        TagLink.objects.bulk_create(tag_links, batch_size=2000)
-    if assignee_links:
-        AssigneeLink.objects.bulk_create(assignee_links, batch_size=2000)
+            assignee_links.append((lead_id, str(user_id)))
+    if connection.vendor == "postgresql":
+        _copy_leads(leads, fixed, tag_links, assignee_links)
+    else:
+        _bulk_create_leads(leads, fixed, tag_links, assignee_links)
+
+
+def _bulk_create_leads(leads, fixed, tag_links, assignee_links) -> None:
+    Lead.objects.bulk_create(
+        [Lead(id=lead_id, **fixed, **values) for lead_id, values in leads], batch_size=1000
+    )
+    TagLink, AssigneeLink = Lead.tags.through, Lead.assigned_to.through
+    TagLink.objects.bulk_create(
+        [TagLink(lead_id=lead_id, tag_id=tag_id) for lead_id, tag_id in tag_links],
+        batch_size=2000,
+    )
+    AssigneeLink.objects.bulk_create(
+        [AssigneeLink(lead_id=lead_id, user_id=user_id) for lead_id, user_id in assignee_links],
+        batch_size=2000,
+    )
+
+
+# PostgreSQL: the same rows through COPY, several times faster than a multi-row INSERT
+# built by the ORM. Every column is written explicitly (Django keeps defaults in Python).
+_LEAD_FIELDS = list(Lead._meta.concrete_fields)
+_LEAD_DEFAULTS = {
+    f.attname: f.get_default() for f in _LEAD_FIELDS if f.attname not in {"id", "org_id"}
+}
+# Empty text must stay '' (COPY's CSV format would read an empty field as NULL).
+_LEAD_TEXT_COLUMNS = [
+    f.column
+    for f in _LEAD_FIELDS
+    if isinstance(f, models.CharField | models.TextField) and not f.null
+]
+
+
+def _copy_sql(table: str, columns: list[str], not_null: list[str]) -> str:
+    quote = connection.ops.quote_name
+    force = f", FORCE_NOT_NULL ({', '.join(map(quote, not_null))})" if not_null else ""
+    return (
+        f"COPY {quote(table)} ({', '.join(map(quote, columns))}) "
+        f"FROM STDIN WITH (FORMAT csv{force})"
+    )
+
+
+def _copy(cursor, sql: str, records) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(records)
+    size = buffer.tell()
+    buffer.seek(0)
+    # One read of the whole buffer: psycopg2 takes the GIL back for every block it reads.
+    cursor.copy_expert(sql, buffer, size=max(size, 8192))
+
+
+def _copy_leads(leads, fixed, tag_links, assignee_links) -> None:
+    columns = [f.column for f in _LEAD_FIELDS]
+    # C-level dict merge and itemgetter: this runs once per row of a million-row file.
+    record = operator.itemgetter(*[f.attname for f in _LEAD_FIELDS])
+    base = {**_LEAD_DEFAULTS, **fixed}
+    records = (record({**base, **values, "id": lead_id}) for lead_id, values in leads)
+    TagLink, AssigneeLink = Lead.tags.through, Lead.assigned_to.through
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        _copy(raw, _copy_sql(Lead._meta.db_table, columns, _LEAD_TEXT_COLUMNS), records)
+        if tag_links:
+            _copy(raw, _copy_sql(TagLink._meta.db_table, ["lead_id", "tag_id"], []), tag_links)
+        if assignee_links:
+            _copy(
+                raw,
+                _copy_sql(AssigneeLink._meta.db_table, ["lead_id", "user_id"], []),
+                assignee_links,
+            )
