@@ -41,7 +41,10 @@ class SerialWriter:
         self.planner = PlannerStats(job)
 
     def _commit(self, chunk: ChunkInput) -> None:
-        self.job = chunk_commit(job=self.job, chunk=chunk, seen=self.seen)
+        # A real import finds earlier chunks' e-mails in the table, so it remembers only the
+        # chunk's own (memory stays flat); a dry run writes nothing and remembers the file's.
+        seen = self.seen if self.job.dry_run else {}
+        self.job = chunk_commit(job=self.job, chunk=chunk, seen=seen)
         self.planner.after_chunk(self.job)
 
     def submit(self, chunk: ChunkInput) -> None:

@@ -101,8 +101,7 @@ def _run(job: ImportJob) -> ImportJob:
         )
         rows = itertools.islice(table.rows, job.rows_done, None)
         done = job.rows_done
-        # Real imports find earlier chunks' e-mails in the table; a dry run remembers them.
-        with chunk_writer(job, seen if job.dry_run else {}) as writer:
+        with chunk_writer(job, seen) as writer:
             while batch := list(itertools.islice(rows, chunk_size)):
                 done += len(batch)
                 if done > settings.IMPORT_MAX_ROWS:
