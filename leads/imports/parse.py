@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
 from django.conf import settings
 
 from leads.imports.models import FileKind
@@ -163,7 +164,12 @@ def _csv_rows(reader, width: int) -> Iterator[tuple[int, list[str]]]:
             number += 1
             if len(cells) > width:
                 del cells[width:]
-            if any(cells) and any(cell.strip() for cell in cells):
+            joined = "".join(cells)
+            if "\x00" in joined:
+                # NUL cannot be stored in PostgreSQL text; nothing legitimate contains it.
+                cells = [cell.replace("\x00", "") for cell in cells]
+                joined = joined.replace("\x00", "")
+            if joined and not joined.isspace():
                 yield number, cells
     except csv.Error as exc:
         raise UnreadableFile(_csv_reason(exc)) from exc
@@ -202,6 +208,16 @@ _XLSX_ERRORS = (
 )
 
 
+def _xlsx_reason(exc: BaseException) -> str:
+    # openpyxl wraps defusedxml's refusal of entity declarations (billion laughs, XXE).
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):
+            return "The workbook declares XML entities or a DTD; refused for safety."
+        cause = cause.__cause__ or cause.__context__
+    return f"The workbook could not be read ({type(exc).__name__})."
+
+
 @contextmanager
 def _open_xlsx(path: Path):
     from openpyxl import load_workbook
@@ -211,7 +227,7 @@ def _open_xlsx(path: Path):
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except _XLSX_ERRORS as exc:
-        raise UnreadableFile(f"The workbook could not be read ({type(exc).__name__}).") from exc
+        raise UnreadableFile(_xlsx_reason(exc)) from exc
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None:
@@ -220,9 +236,7 @@ def _open_xlsx(path: Path):
         try:
             first = next(rows, ())
         except _XLSX_ERRORS as exc:
-            raise UnreadableFile(
-                f"The worksheet could not be read ({type(exc).__name__})."
-            ) from exc
+            raise UnreadableFile(_xlsx_reason(exc)) from exc
         header = _limit_columns([_cell_text(cell).strip() for cell in first])
         estimate = (sheet.max_row - 1) if sheet.max_row else None
         yield Table(header=header, rows=_xlsx_rows(rows, len(header)), estimated_rows=estimate)
@@ -239,7 +253,7 @@ def _xlsx_rows(rows, width: int) -> Iterator[tuple[int, list[str]]]:
             if any(cell.strip() for cell in cells):
                 yield number, cells
     except _XLSX_ERRORS as exc:
-        raise UnreadableFile(f"The worksheet could not be read ({type(exc).__name__}).") from exc
+        raise UnreadableFile(_xlsx_reason(exc)) from exc
 
 
 def count_data_rows(path: Path, kind: str, limit: int) -> int:

@@ -77,6 +77,8 @@ class RowValidator:
             (name, columns.fields[name]) for name in TEXT_FIELDS if name in columns.fields
         ]
         self._index = columns.fields.get
+        fields = columns.fields
+        self._email, self._phone, self._tags = (fields.get(n) for n in ("email", "phone", "tags"))
 
     def validate(self, number: int, cells: list[str]) -> tuple[LeadRow | None, list]:
         errors: list[tuple[str, str]] = []
@@ -91,7 +93,8 @@ class RowValidator:
             if not values.get(name):
                 errors.append((name, "This field is required."))
 
-        email = self._cell(cells, "email")
+        index = self._email
+        email = cells[index].strip() if index is not None and index < width else ""
         email_normalized = email.lower()
         if email:
             if len(email) > _EMAIL_MAX:
@@ -110,10 +113,17 @@ class RowValidator:
             values["source"] = _SOURCES.get(values["source"].lower(), values["source"])
         values["opportunity_amount"] = self._amount(cells, errors)
         # A phone number never fails a row: kept as sent when it does not parse.
-        phone = _normalize_phone(self._cell(cells, "phone"), self.phone_region)
-        values["phone"] = phone[:_PHONE_MAX]
+        index = self._phone
+        phone = cells[index].strip() if index is not None and index < width else ""
+        values["phone"] = _normalize_phone(phone, self.phone_region)[:_PHONE_MAX] if phone else ""
 
-        tags = [" ".join(t.split())[:100] for t in _LIST_SPLIT.split(self._cell(cells, "tags"))]
+        index = self._tags
+        raw_tags = cells[index] if index is not None and index < width else ""
+        tags = (
+            [" ".join(t.split())[:100] for t in _LIST_SPLIT.split(raw_tags)]
+            if raw_tags.strip()
+            else []
+        )
         assignees = self._assignees(cells, errors)
         if errors:
             return None, errors
@@ -138,7 +148,9 @@ class RowValidator:
         raw = self._cell(cells, "status")
         if not raw:
             return LeadStatus.ASSIGNED
-        status = _STATUSES.get(" ".join(raw.lower().replace("_", " ").split()))
+        status = _STATUSES.get(raw) or _STATUSES.get(
+            " ".join(raw.lower().replace("_", " ").split())
+        )
         if status is None:
             allowed = ", ".join(s for s in LeadStatus.values if s != LeadStatus.CONVERTED)
             errors.append(("status", f"Unknown status {raw[:50]!r}; use one of: {allowed}."))

@@ -5,6 +5,7 @@ moment leaves the job at its last checkpoint."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import operator
 import uuid
@@ -142,20 +143,28 @@ def _duplicate(job: ImportJob, row: LeadRow, message: str, lead_id) -> ImportIss
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _facts_for(source: str, country: str, state: str, tags: frozenset) -> LeadFacts:
+    # Rows of a file share a handful of distinct facts; build each once.
+    return LeadFacts(source=source, country=country, state=state, tags=tags)
+
+
+def _facts(row: LeadRow) -> LeadFacts:
+    values = row.values
+    return _facts_for(
+        values.get("source", ""),
+        values.get("country", ""),
+        values.get("state", ""),
+        frozenset(tag.lower() for tag in row.tags) if row.tags else frozenset(),
+    )
+
+
 def _create_leads(*, job: ImportJob, org: Organization, rows: list[LeadRow]) -> None:
     now = timezone.now()
     unassigned = [row for row in rows if not row.assignee_ids]
     if unassigned:
         # The assignment rules are asked once per chunk, for every lead without an assignee.
-        facts = [
-            LeadFacts(
-                source=row.values.get("source", ""),
-                country=row.values.get("country", ""),
-                state=row.values.get("state", ""),
-                tags=frozenset(tag.lower() for tag in row.tags),
-            )
-            for row in unassigned
-        ]
+        facts = [_facts(row) for row in unassigned]
         for row, users in zip(
             unassigned, assignees_for_new_leads(org=org, leads=facts, fallback=None), strict=True
         ):
