@@ -1,11 +1,8 @@
 import csv
 import io
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
-
-from tests.conftest import client_for
 
 UPLOAD_URL = "/api/leads/upload/"
 
@@ -46,8 +43,3 @@ def upload(client, content: bytes, name="leads.csv", **data) -> dict:
     job = client.get(f"{UPLOAD_URL}{response.json()['id']}/")
     assert job.status_code == 200
     return job.json()
-
-
-@pytest.fixture
-def member_client():
-    return client_for
