@@ -229,3 +229,26 @@ else:
 # (capture.apps also attaches the filter to the request/access loggers themselves).
 LOGGING["filters"] = {"scrub_api_keys": {"()": "capture.logging.ApiKeyScrubFilter"}}
 LOGGING["handlers"]["console"]["filters"] = ["scrub_api_keys"]
+
+# --- Imports ---
+# Bulk lead import (leads/imports). Limits protect the web process and the worker from
+# hostile or accidental files; see docs/benchmarks.md "## Imports" for the measured speed.
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024)
+# A file with more data rows than this fails as a whole before any lead is written.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
+# Longest cell accepted by the CSV reader; a longer one makes the file unreadable.
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 1024 * 1024)
+# Rows written per transaction; each commit also stores the job's checkpoint.
+IMPORT_CHUNK_ROWS = env_int("IMPORT_CHUNK_ROWS", 5000)
+# XLSX (a zip): refuse before parsing when inflated size or a member's ratio is absurd.
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = env_int("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", 1024**3)
+IMPORT_XLSX_MAX_RATIO = env_int("IMPORT_XLSX_MAX_RATIO", 200)
+# Errors kept in the job's JSON answer; the error CSV has every failed row.
+IMPORT_ERRORS_IN_RESPONSE = env_int("IMPORT_ERRORS_IN_RESPONSE", 100)
+# A worker killed mid-task leaves its message unacknowledged (acks_late); Redis hands it to
+# another worker once this many seconds have passed. Chunks commit far more often than
+# that, and the job's row lock makes a second delivery of a live task harmless.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+    "CELERY_VISIBILITY_TIMEOUT", CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+)

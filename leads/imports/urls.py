@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import path
+
+from leads.imports.api import ImportJobErrorsView, ImportJobView, ImportUploadView
+
+urlpatterns = [
+    path("upload/", ImportUploadView.as_view(), name="lead-import-upload"),
+    path("upload/<uuid:job_id>/", ImportJobView.as_view(), name="lead-import-detail"),
+    path(
+        "upload/<uuid:job_id>/errors.csv",
+        ImportJobErrorsView.as_view(),
+        name="lead-import-errors",
+    ),
+]

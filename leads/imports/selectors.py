@@ -1,0 +1,64 @@
+"""Reads on import jobs."""
+
+import itertools
+from collections.abc import Iterator
+
+from django.conf import settings
+
+from common.models import Membership
+from leads.imports.models import ImportIssue, ImportJob, IssueKind
+
+
+def import_job_queryset(*, membership: Membership):
+    """Jobs the member may see: an admin every job of the organization, a user their own."""
+    jobs = ImportJob.objects.for_org(membership.org)
+    return jobs if membership.is_admin else jobs.filter(created_by_id=membership.user_id)
+
+
+def import_job_issues(*, job: ImportJob, kind: str, limit: int | None = None) -> list[ImportIssue]:
+    issues = (
+        ImportIssue.objects.for_org(job.org_id).filter(job=job, kind=kind).order_by("row", "pk")
+    )
+    return list(issues[:limit] if limit is not None else issues)
+
+
+def import_job_error_summary(*, job: ImportJob) -> dict:
+    """The bounded lists shown in the job's JSON; the error CSV has them all."""
+    limit = settings.IMPORT_ERRORS_IN_RESPONSE
+    errors = [
+        {"row": issue.row, "field": issue.field, "message": issue.message}
+        for issue in import_job_issues(job=job, kind=IssueKind.ERROR, limit=limit + 1)
+    ]
+    if job.failure_reason:
+        errors.insert(0, {"row": None, "field": "leads_file", "message": job.failure_reason})
+    duplicates = [
+        {
+            "row": issue.row,
+            "field": issue.field,
+            "message": issue.message,
+            "existing_lead_id": issue.existing_lead_id,
+        }
+        for issue in import_job_issues(job=job, kind=IssueKind.DUPLICATE, limit=limit + 1)
+    ]
+    return {
+        "errors": errors[:limit],
+        "errors_truncated": len(errors) > limit,
+        "duplicates": duplicates[:limit],
+        "duplicates_truncated": len(duplicates) > limit,
+    }
+
+
+def import_job_failed_rows(*, job: ImportJob) -> Iterator[tuple[list[str], str]]:
+    """Each failed row once, in file order: its original cells and every reason."""
+    issues = (
+        ImportIssue.objects.for_org(job.org_id)
+        .filter(job=job, kind=IssueKind.ERROR)
+        .order_by("row", "pk")
+        .values_list("row", "field", "message", "values")
+        .iterator(chunk_size=2000)
+    )
+    for _row, group in itertools.groupby(issues, key=lambda issue: issue[0]):
+        group = list(group)
+        values = next((issue[3] for issue in group if issue[3]), [])
+        reason = "; ".join(f"{field}: {message}" for _, field, message, _ in group)
+        yield values, reason
