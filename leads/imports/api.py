@@ -161,6 +161,8 @@ class ImportUploadView(OrgScopedAPIView):
 class ImportJobView(OrgScopedAPIView):
     """An import job: status, progress, counts, and the first errors and duplicates."""
 
+    model = ImportJob  # the object this route reads (generic tenant tests use it)
+
     @extend_schema(responses={200: ImportJobSerializer}, operation_id="leads_upload_retrieve")
     def get(self, request, job_id):
         return Response(_job_payload(_get_job(self.membership, job_id)))
@@ -174,6 +176,8 @@ class _Echo:
 class ImportJobErrorsView(OrgScopedAPIView):
     """The failed rows as CSV: the original columns plus `import_error` (the reasons).
     Fix the rows and upload this file again; the extra column is ignored."""
+
+    model = ImportJob
 
     @extend_schema(
         responses={(200, "text/csv"): OpenApiTypes.BINARY},

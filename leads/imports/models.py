@@ -59,7 +59,7 @@ class ImportJob(OrgOwnedModel):
     class Meta:
         indexes = [
             models.Index(fields=["org", "-created_on"], name="importjob_org_created_idx"),
-            models.Index(fields=["status", "updated_on"], name="importjob_status_idx"),
+            models.Index(fields=["org", "status", "updated_on"], name="importjob_status_idx"),
         ]
 
     def __str__(self):

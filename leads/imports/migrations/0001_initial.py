@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='importjob',
-            index=models.Index(fields=['status', 'updated_on'], name='importjob_status_idx'),
+            index=models.Index(fields=['org', 'status', 'updated_on'], name='importjob_status_idx'),
         ),
         migrations.AddIndex(
             model_name='importissue',
