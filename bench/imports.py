@@ -175,7 +175,8 @@ def _reset_leads() -> None:
 
 
 def measure_copy(path: Path, org_id, user_id) -> float:
-    """COPY the file into leads_lead (defaults supply id, org and timestamps), then undo."""
+    """COPY the file into leads_lead (defaults supply id, org and timestamps), including the
+    foreign-key checks a commit would run, then undo."""
     from django.db import connection, transaction
 
     columns = ", ".join(COPY_COLUMNS)
@@ -200,6 +201,9 @@ def measure_copy(path: Path, org_id, user_id) -> float:
                     f"FORCE_NOT_NULL ({text_columns}))",
                     handle,
                 )
+            # The foreign keys are deferred to commit: run those checks now, inside the timed
+            # window, so the reference is a complete load (the import pays them too).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
     return elapsed
