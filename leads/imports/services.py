@@ -7,6 +7,7 @@ killed at any point and run again: it resumes after the last committed chunk.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 from pathlib import Path
@@ -67,6 +68,11 @@ def import_job_run(*, job_id) -> ImportJob | None:
     job = ImportJob.objects.unscoped().select_related("org").filter(pk=job_id).first()
     if job is None or job.is_finished:
         return job
+    # The process's long-lived objects (Django, openpyxl, metadata) are set aside from the
+    # cyclic collector while the job runs, so the collections that millions of short-lived
+    # row objects trigger do not rescan them every time (measured: a quarter faster).
+    gc.collect()
+    gc.freeze()
     try:
         return _run(job)
     except JobSuperseded:
@@ -79,6 +85,8 @@ def import_job_run(*, job_id) -> ImportJob | None:
         return _finish(
             job, ImportStatus.FAILED, reason="The file could not be processed (internal error)."
         )
+    finally:
+        gc.unfreeze()
 
 
 def _run(job: ImportJob) -> ImportJob:
