@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime
-import decimal
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from xml.etree.ElementTree import ParseError
 
-from defusedxml import DefusedXmlException
 from django.conf import settings
 
+from leads.imports import xlsx_reader
 from leads.imports.models import FileKind
 
 SNIFF_BYTES = 64 * 1024
@@ -175,85 +172,28 @@ def _csv_rows(reader, width: int) -> Iterator[tuple[int, list[str]]]:
         raise UnreadableFile(_csv_reason(exc)) from exc
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        # Spreadsheets store 75201 or 4155550100 as floats.
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | int):
-        return str(value)
-    return str(value)
-
-
-# Anything openpyxl raises on a damaged or hostile workbook (defusedxml's refusals are
-# ValueErrors; broken XML is a ParseError/SyntaxError).
-_XLSX_ERRORS = (
-    zipfile.BadZipFile,
-    KeyError,
-    ValueError,
-    TypeError,
-    OSError,
-    ParseError,
-    SyntaxError,
-    IndexError,
-    AttributeError,
-    EOFError,
-)
-
-
-def _xlsx_reason(exc: BaseException) -> str:
-    # openpyxl wraps defusedxml's refusal of entity declarations (billion laughs, XXE).
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, DefusedXmlException):
-            return "The workbook declares XML entities or a DTD; refused for safety."
-        cause = cause.__cause__ or cause.__context__
-    return f"The workbook could not be read ({type(exc).__name__})."
-
-
 @contextmanager
 def _open_xlsx(path: Path):
-    from openpyxl import load_workbook
-
     with open(path, "rb") as handle:
         check_xlsx_archive(handle)
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except _XLSX_ERRORS as exc:
-        raise UnreadableFile(_xlsx_reason(exc)) from exc
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None:
-            raise UnreadableFile("The workbook has no worksheet.")
-        rows = sheet.iter_rows(values_only=True, max_col=settings.IMPORT_MAX_COLUMNS + 1)
-        try:
-            first = next(rows, ())
-        except _XLSX_ERRORS as exc:
-            raise UnreadableFile(_xlsx_reason(exc)) from exc
-        header = _limit_columns([_cell_text(cell).strip() for cell in first])
-        estimate = (sheet.max_row - 1) if sheet.max_row else None
-        yield Table(header=header, rows=_xlsx_rows(rows, len(header)), estimated_rows=estimate)
-    finally:
-        workbook.close()
+        with xlsx_reader.read_in_child(path, settings.IMPORT_MAX_COLUMNS) as sheet:
+            header = _limit_columns(sheet.header)
+            yield Table(
+                header=header,
+                rows=_checked_rows(sheet.rows, len(header)),
+                estimated_rows=sheet.estimated_rows,
+            )
+    except xlsx_reader.WorkbookError as exc:
+        raise UnreadableFile(str(exc)) from exc
 
 
-def _xlsx_rows(rows, width: int) -> Iterator[tuple[int, list[str]]]:
-    number = 1
+def _checked_rows(rows, width: int) -> Iterator[tuple[int, list[str]]]:
     try:
-        for values in rows:
-            number += 1
-            cells = [_cell_text(value) for value in values[:width]]
-            if any(cell.strip() for cell in cells):
-                yield number, cells
-    except _XLSX_ERRORS as exc:
-        raise UnreadableFile(_xlsx_reason(exc)) from exc
+        for number, cells in rows:
+            yield number, cells[:width]
+    except xlsx_reader.WorkbookError as exc:
+        raise UnreadableFile(str(exc)) from exc
 
 
 def count_data_rows(path: Path, kind: str, limit: int) -> int:
