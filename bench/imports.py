@@ -5,7 +5,7 @@ postgres://postgres@127.0.0.1:5432/bench_imports; the database is created and mi
 here). BENCH_IMPORT_ROWS (default 1,000,000) sizes the CSV, BENCH_IMPORT_XLSX_ROWS
 (default 100,000) the workbook, BENCH_IMPORT_RUNS (default 1) how many runs the medians
 are taken over. Each import runs in a fresh Python process, like a worker, so its peak
-memory (ru_maxrss) is the import's own.
+memory (VmHWM) is the import's own.
 """
 
 from __future__ import annotations
@@ -225,31 +225,52 @@ def _child(code: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-_IMPORT_CODE = """
-import json, os, resource, time
+# A process's own peak memory. Not ru_maxrss: Linux carries it over an exec, so a child of
+# this (large) bench process would report the bench's own size as its peak.
+_PEAK_CODE = """
+import resource
+def peak_kb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+_IMPORT_CODE = (
+    _PEAK_CODE
+    + """
+import json, os, time
 import django
 django.setup()
 from leads.imports.services import import_job_run
 started = time.perf_counter()
 job = import_job_run(job_id={job_id!r})
 elapsed = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-reader_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({{"seconds": elapsed, "maxrss_kb": peak, "reader_maxrss_kb": reader_peak,
+times = os.times()
+cpu = times.user + times.system + times.children_user + times.children_system
+print(json.dumps({{"seconds": elapsed, "peak_kb": peak_kb(), "cpu_seconds": cpu,
   "status": job.status, "imported": job.imported_count, "failed": job.failed_count,
   "duplicates": job.duplicate_count, "rows": job.rows_done, "reason": job.failure_reason}}))
 """
+)
 
-_READ_XLSX_CODE = """
-import json, resource, time
+_READ_XLSX_CODE = (
+    _PEAK_CODE
+    + """
+import json, time
 from openpyxl import load_workbook
 started = time.perf_counter()
 workbook = load_workbook({path!r}, read_only=True, data_only=True)
 rows = sum(1 for _ in workbook.worksheets[0].iter_rows(values_only=True))
 workbook.close()
 print(json.dumps({{"seconds": time.perf_counter() - started, "rows": rows,
-  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}}))
+  "peak_kb": peak_kb()}}))
 """
+)
 
 
 def run_import(path: Path, org, user, kind: str) -> dict:
@@ -302,7 +323,7 @@ def main() -> None:
         copy_s = statistics.median(copy_times)
         rows_only_s = statistics.median(copy_rows_only)
         import_s = statistics.median(r["seconds"] for r in import_results)
-        peak_mb = max(r["maxrss_kb"] for r in import_results) / 1024
+        peak_mb = max(r["peak_kb"] for r in import_results) / 1024
         last = import_results[-1]
         print(f"  COPY into leads_lead:  {copy_s:8.2f} s  ({rows / copy_s:,.0f} rows/s)")
         print(f"    of which the rows alone, before the deferred FK checks: {rows_only_s:.2f} s")
@@ -314,25 +335,27 @@ def main() -> None:
         )
         print(f"  throughput ratio import/COPY: {copy_s / import_s:.3f} (target >= 0.2)")
         print(f"    against the rows-only COPY time: {rows_only_s / import_s:.3f}")
-        print(f"  worker peak memory (ru_maxrss): {peak_mb:.0f} MB (target < 300)")
+        print(f"  worker peak memory: {peak_mb:.0f} MB (target < 300)")
 
         xlsx_path = workdir / "leads.xlsx"
         write_xlsx(xlsx_path, xlsx_rows)
-        read_times, xlsx_results = [], []
+        reads, xlsx_results = [], []
         for _ in range(runs):
-            read_times.append(_child(_READ_XLSX_CODE.format(path=str(xlsx_path)))["seconds"])
+            reads.append(_child(_READ_XLSX_CODE.format(path=str(xlsx_path))))
             xlsx_results.append(run_import(xlsx_path, org, user, "xlsx"))
-        xlsx_times = [r["seconds"] for r in xlsx_results]
-        read_s = statistics.median(read_times)
-        xlsx_s = statistics.median(xlsx_times)
+        read_s = statistics.median(r["seconds"] for r in reads)
+        xlsx_s = statistics.median(r["seconds"] for r in xlsx_results)
+        cpu_s = statistics.median(r["cpu_seconds"] for r in xlsx_results)
         print(f"XLSX: {xlsx_rows} rows")
         print(f"  openpyxl read alone:   {read_s:8.2f} s")
         print(f"  import (end to end):   {xlsx_s:8.2f} s")
         print(f"  time ratio import/read: {xlsx_s / read_s:.2f} (target <= 1.5)")
-        worker_mb = max(r["maxrss_kb"] for r in xlsx_results) / 1024
-        reader_mb = max(r["reader_maxrss_kb"] for r in xlsx_results) / 1024
-        print(f"  worker peak memory (ru_maxrss): {worker_mb:.0f} MB", flush=True)
-        print(f"  its reader process's peak memory: {reader_mb:.0f} MB", flush=True)
+        # The reader runs in its own process: its share of the CPU is on a second core.
+        print(f"  import CPU time, worker + reader process: {cpu_s:.2f} s")
+        worker_mb = max(r["peak_kb"] for r in xlsx_results) / 1024
+        reader_mb = max(r["peak_kb"] for r in reads) / 1024
+        print(f"  worker peak memory: {worker_mb:.0f} MB (target < 300)")
+        print(f"  reader peak memory (openpyxl read alone, as in its process): {reader_mb:.0f} MB")
     finally:
         _reset_leads()
         shutil.rmtree(workdir, ignore_errors=True)

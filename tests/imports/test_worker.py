@@ -23,7 +23,7 @@ from common.models import Role
 from leads.imports.models import ImportJob
 from leads.models import Lead
 from tests.factories import MembershipFactory
-from tests.imports.conftest import csv_bytes
+from tests.imports.conftest import csv_bytes, xlsx_bytes
 
 BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "")
 ROWS = 30_000
@@ -103,16 +103,23 @@ def _job(job_id) -> ImportJob:
     return ImportJob.objects.unscoped().get(pk=job_id)
 
 
+FILE_BYTES = {"csv": csv_bytes, "xlsx": xlsx_bytes}
+
+
+# The XLSX case also runs the workbook reader process under a real worker, killed with it.
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
 @pytest.mark.django_db(transaction=True)
-def test_worker_killed_mid_import_resumes_without_loss_or_duplicates(broker_url, tmp_path, org):
+def test_worker_killed_mid_import_resumes_without_loss_or_duplicates(
+    broker_url, tmp_path, org, kind
+):
     admin = MembershipFactory(org=org, role=Role.ADMIN).user
     rows = [["first_name", "last_name", "email", "tags"]] + [
         ["Lead", str(n), f"lead{n}@example.com", "imported" if n % 2 else ""] for n in range(ROWS)
     ]
     rows.append(["Dup", "licate", "LEAD7@example.com", ""])  # one duplicate of row 9
     rows.append(["", "nameless", "x@example.com", ""])  # one invalid row
-    job = ImportJob(org=org, created_by=admin, file_name="big.csv", file_kind="csv")
-    job.file.save("big.csv", ContentFile(csv_bytes(rows)), save=False)
+    job = ImportJob(org=org, created_by=admin, file_name=f"big.{kind}", file_kind=kind)
+    job.file.save(f"big.{kind}", ContentFile(FILE_BYTES[kind](rows)), save=False)
     job.save()
 
     queue = f"imports-test-{uuid.uuid4().hex}"
