@@ -178,20 +178,19 @@ def _open_xlsx(path: Path):
         check_xlsx_archive(handle)
     try:
         with xlsx_reader.read_in_child(path, settings.IMPORT_MAX_COLUMNS) as sheet:
-            header = _limit_columns(sheet.header)
             yield Table(
-                header=header,
-                rows=_checked_rows(sheet.rows, len(header)),
+                header=_limit_columns(sheet.header),
+                rows=_workbook_rows(sheet.rows),
                 estimated_rows=sheet.estimated_rows,
             )
     except xlsx_reader.WorkbookError as exc:
         raise UnreadableFile(str(exc)) from exc
 
 
-def _checked_rows(rows, width: int) -> Iterator[tuple[int, list[str]]]:
+def _workbook_rows(rows) -> Iterator[tuple[int, list[str]]]:
+    # The reader sends only the header's columns; what it cannot read ends the file here.
     try:
-        for number, cells in rows:
-            yield number, cells[:width]
+        yield from rows
     except xlsx_reader.WorkbookError as exc:
         raise UnreadableFile(str(exc)) from exc
 
