@@ -25,6 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.database import ensure_postgres_database
+
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("BENCH_CAPTURE_ROUNDS", "5"))
 REQUESTS_PER_ROUND = int(os.environ.get("BENCH_CAPTURE_REQUESTS", "200"))
@@ -124,6 +126,8 @@ def main() -> None:
             )
         }
     )
+    if env["DATABASE_URL"].startswith("postgres"):
+        ensure_postgres_database(env["DATABASE_URL"])
     python = sys.executable
     subprocess.run(
         [python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.database import ensure_postgres_database
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_imports"
 HEADER = [
     "First Name",
@@ -148,20 +150,6 @@ def _setup_django(database_url: str) -> None:
     import django
 
     django.setup()
-
-
-def _ensure_database(database_url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    admin = psycopg2.connect(database_url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
 
 
 def _reset_leads() -> None:
@@ -298,7 +286,7 @@ def main() -> None:
         database_url = DEFAULT_DATABASE_URL
     workdir = Path(tempfile.mkdtemp(prefix="bench-imports-"))
     os.environ["MEDIA_ROOT"] = str(workdir / "media")
-    _ensure_database(database_url)
+    ensure_postgres_database(database_url)
     _setup_django(database_url)
     from django.core.management import call_command
 
