@@ -255,3 +255,10 @@ IMPORT_ERRORS_IN_RESPONSE = env_int("IMPORT_ERRORS_IN_RESPONSE", 100)
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
     "CELERY_VISIBILITY_TIMEOUT", CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 )
+# Kombu looks for such expired messages only every ~100 s by default (a sweep every 10 s,
+# scanning on every 10th); scanning on every sweep, and sweeping at least three times per
+# timeout, costs one small Redis query and bounds the wait by the timeout plus ten seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
+CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = max(
+    1, min(10, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 3)
+)

@@ -1,8 +1,8 @@
 """Reading the first worksheet of an XLSX workbook, in a child process of the importer.
 
-openpyxl's read-only parser is pure Python and is most of an XLSX import's time. Run in
-the importing process it comes on top of the validation and writes; run in a child it
-overlaps them on a second core: the importer receives rows already converted to text
+openpyxl's read-only parser is pure Python and takes as long as the rest of an XLSX import
+together. Run in the importing process it comes on top of the validation and writes; run
+in a child it overlaps them on a second core: the importer receives rows already converted to text
 while it validates and writes the previous ones (see docs/benchmarks.md).
 
 The child is this module run as a program (`python -m leads.imports.xlsx_reader`). It
