@@ -4,7 +4,9 @@ with a reason, never a hang or a silent end."""
 
 import io
 import os
+import random
 import signal
+import string
 import zipfile
 from pathlib import Path
 
@@ -129,3 +131,36 @@ def test_workbook_broken_part_way_fails_the_job_and_keeps_what_was_committed(
         imported + job["failed_count"] + job["duplicate_count"] == job["progress"]["rows_processed"]
     )
     assert Lead.objects.for_org(org).count() == imported
+
+
+def _with_cell_text(xlsx: bytes, placeholder: str, value: str) -> bytes:
+    """openpyxl cuts cells to Excel's 32,767 characters when writing; a hand-made (or
+    hostile) workbook need not: put `value` in place of `placeholder` in the sheet."""
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    buffer = io.BytesIO()
+    replaced = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+        for member in source.infolist():
+            data = source.read(member)
+            replaced += data.count(placeholder.encode())
+            out.writestr(member, data.replace(placeholder.encode(), value.encode()))
+    assert replaced == 1
+    return buffer.getvalue()
+
+
+def test_ten_megabyte_cell_in_a_workbook_fails_its_row_not_the_worker(admin_client, org):
+    rows = [
+        ["first_name", "last_name", "description"],
+        ["Ada", "Lovelace", "HUGE-CELL"],
+        ["Grace", "Hopper", "fine"],
+    ]
+    # Letters that do not compress 200:1, or the upload would be refused as a zip bomb.
+    huge = "".join(random.Random(5).choices(string.ascii_letters, k=10 << 20))
+    content = _with_cell_text(xlsx_bytes(rows), "HUGE-CELL", huge)
+
+    job = upload(admin_client, content, name="big-cell.xlsx")
+
+    assert job["status"] == ImportStatus.SUCCESS
+    assert (job["imported_count"], job["failed_count"]) == (1, 1)
+    assert job["errors"][0]["row"] == 2 and job["errors"][0]["field"] == "description"
+    assert Lead.objects.for_org(org).get().first_name == "Grace"
