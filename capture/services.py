@@ -13,26 +13,13 @@ from common.phones import normalize_phone
 from common.tags import tags_get_or_create
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Comment, Lead
-from leads.services import lead_create
+from leads.services import LEAD_SCALAR_FIELDS, lead_create
 
 # Fields a public form may fill. Anything else (status, assignees, teams, tags, org...) is
 # ignored: the key decides those.
-PUBLIC_LEAD_FIELDS = (
-    "title",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "source",
-    "account_name",
-    "website",
-    "description",
-    "address_line",
-    "street",
-    "city",
-    "state",
-    "postcode",
-    "country",
+# What a public form may set: every plain lead field except those the sales team decides.
+PUBLIC_LEAD_FIELDS = tuple(
+    name for name in LEAD_SCALAR_FIELDS if name not in {"status", "opportunity_amount"}
 )
 
 

@@ -32,6 +32,8 @@ class ImportJob(OrgOwnedModel):
     """One uploaded file and its progress. The counters and `rows_done` are the checkpoint:
     they are saved in the same transaction as the leads of each chunk."""
 
+    CHECKPOINT_FIELDS = ("rows_done", "imported_count", "failed_count", "duplicate_count")
+
     status = models.CharField(
         max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED
     )

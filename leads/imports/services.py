@@ -160,15 +160,7 @@ def _restart_dry_run(job: ImportJob) -> None:
     with transaction.atomic():
         ImportIssue.objects.for_org(job.org).filter(job=job).delete()
         job.rows_done = job.imported_count = job.failed_count = job.duplicate_count = 0
-        job.save(
-            update_fields=[
-                "rows_done",
-                "imported_count",
-                "failed_count",
-                "duplicate_count",
-                "updated_on",
-            ]
-        )
+        job.save(update_fields=[*ImportJob.CHECKPOINT_FIELDS, "updated_on"])
 
 
 def _members_by_email(org: Organization) -> dict:

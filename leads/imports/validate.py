@@ -17,22 +17,14 @@ from common.phones import normalize_phone
 from leads.choices import LeadSource, LeadStatus
 from leads.imports.normalise import ColumnMap
 from leads.models import Lead
+from leads.services import LEAD_SCALAR_FIELDS
 
-# Plain text fields copied as they are (trimmed), with their column limits.
-TEXT_FIELDS = (
-    "title",
-    "first_name",
-    "last_name",
-    "source",
-    "account_name",
-    "website",
-    "description",
-    "address_line",
-    "street",
-    "city",
-    "state",
-    "postcode",
-    "country",
+# Plain text fields copied as they are (trimmed), with their column limits: every plain
+# lead field but those with a rule of their own below.
+TEXT_FIELDS = tuple(
+    name
+    for name in LEAD_SCALAR_FIELDS
+    if name not in {"email", "phone", "status", "opportunity_amount"}
 )
 DESCRIPTION_MAX_CHARS = 65_535
 _MAX_LENGTH = {

@@ -67,15 +67,7 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
         locked.imported_count += len(to_create)
         locked.failed_count += chunk.failed
         locked.duplicate_count += duplicates
-        locked.save(
-            update_fields=[
-                "rows_done",
-                "imported_count",
-                "failed_count",
-                "duplicate_count",
-                "updated_on",
-            ]
-        )
+        locked.save(update_fields=[*ImportJob.CHECKPOINT_FIELDS, "updated_on"])
     return locked
 
 
