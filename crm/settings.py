@@ -104,7 +104,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 if env_bool("FAST_PASSWORD_HASHING", False):
-    # Tests only: the default hasher is deliberately slow.
+    # Tests and benchmarks only: the default hasher is deliberately slow.
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("FAST_PASSWORD_HASHING must be off when DJANGO_ENV=production.")
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 LANGUAGE_CODE = "en-us"

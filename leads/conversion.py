@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils import timezone
 from rest_framework.exceptions import NotFound
 
@@ -98,8 +100,14 @@ def lead_lock(lead: Lead) -> Lead:
 def _account_for(lead: Lead, *, by) -> tuple[Account, bool]:
     """The organization's account with the lead's company name (any case), or a new one."""
     name = (lead.account_name or f"{lead.first_name} {lead.last_name}").strip()[:255]
-    accounts = Account.objects.for_org(lead.org_id)
-    existing = accounts.filter(name__iexact=name).first()
+    # Matched with the very expression of the unique constraint (Lower("name")): `iexact`
+    # folds with UPPER() on PostgreSQL, which disagrees for a few letters (the Kelvin sign).
+    accounts = (
+        Account.objects.for_org(lead.org_id)
+        .annotate(lname=Lower("name"))
+        .filter(lname=Lower(Value(name)))
+    )
+    existing = accounts.first()
     if existing:
         return existing, False
     try:
@@ -123,4 +131,4 @@ def _account_for(lead: Lead, *, by) -> tuple[Account, bool]:
         return account, True
     except IntegrityError:
         # Another lead of the same company converted at the same moment.
-        return accounts.get(name__iexact=name), False
+        return accounts.get(), False

@@ -3,15 +3,16 @@
 from django.conf import settings
 from django.core.mail import send_mass_mail
 
-from common.models import User
 from leads.models import Lead
+from leads.selectors import active_members
 
 
 def lead_assignment_notify(*, lead_id: str, org_id: str, user_ids: list[str]) -> int:
     lead = Lead.objects.for_org(org_id).filter(pk=lead_id).first()
     if lead is None:
         return 0
-    recipients = User.objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
+    # Still members when the e-mail goes out: a user removed since is not told about it.
+    recipients = active_members(org=org_id).filter(pk__in=user_ids).exclude(email="")
     messages = [
         (
             f"Lead assigned to you: {lead}",

@@ -49,11 +49,16 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("401")
         if self.view.throttle_classes:
             codes.append("429")
-        if self._is_org_scoped():
+        from common.api.viewsets import OrgScopedMixin
+
+        if isinstance(self.view, OrgScopedMixin):
+            # Also where the header is optional: a malformed one is a 400, a foreign one 403.
             codes += ["400", "403"]
         if "{" in self.path:
             codes.append("404")
-        codes += getattr(self.view, "extra_error_codes", [])
+        extra = getattr(self.view, "extra_error_codes", [])
+        # A read cannot conflict with the resource's state.
+        codes += [code for code in extra if not (code == "409" and self.method == "GET")]
         return sorted(set(codes))
 
     def _insert_field_validators(self, field, schema):

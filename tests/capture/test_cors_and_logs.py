@@ -94,7 +94,6 @@ def test_key_never_reaches_the_request_log(org, caplog):
             {"h": "127.0.0.1", "r": f"POST {SITE}?apikey={secret}", "s": "201"},
         )
         logging.getLogger("django.request").warning("Bad Request: %s", f"{SITE}?apikey={secret}")
-    assert "Bad Request: /api/leads/create-from-site/" in caplog.text
     assert secret not in caplog.text
     assert secret[:20] not in caplog.text
     assert "apikey=[redacted]" in caplog.text

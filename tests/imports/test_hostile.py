@@ -71,6 +71,7 @@ def test_xlsx_over_the_inflated_size_limit_is_refused(admin_client, settings):
     response = upload_file(admin_client, content, "leads.xlsx")
 
     assert response.status_code == 400
+    assert "inflates" in response.json()["fields"]["leads_file"][0]
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
