@@ -1,6 +1,7 @@
 """Turning a website-form submission into a lead (or into a spam record for review)."""
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -51,18 +52,22 @@ def spam_submission_record(
         api_key=api_key,
         reason=reason,
         payload={
-            _printable(key)[:100]: _printable(value)[:2000]
+            storable_text(key)[:100]: storable_text(value)[:2000]
             for key, value in list(payload.items())[:50]
         },
-        client_address=_printable(client_address)[:64],
-        origin=_printable(origin)[:255],
-        user_agent=_printable(user_agent)[:255],
+        client_address=storable_text(client_address)[:64],
+        origin=storable_text(origin)[:255],
+        user_agent=storable_text(user_agent)[:255],
     )
 
 
-def _printable(value) -> str:
-    # Whatever a bot sends is stored as text; NUL cannot be stored in PostgreSQL text/jsonb.
-    return str(value).replace("\x00", "")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value) -> str:
+    """Whatever a bot sends, as text PostgreSQL can store and JSON can encode: without NUL
+    and lone surrogates (which a JSON body can carry as \\ud800)."""
+    return _UNSTORABLE.sub("", str(value))
 
 
 def _replay(api_key: ApiKey, idempotency_key: str) -> CaptureResult | None:

@@ -28,6 +28,7 @@ from capture.services import (
     lead_capture,
     spam_reason_for,
     spam_submission_record,
+    storable_text,
 )
 from common.api.errors import error_response
 from leads.choices import LeadSource, LeadStatus
@@ -223,12 +224,15 @@ class CreateLeadFromSiteView(APIView):
             )
         result = lead_capture(api_key=api_key, data=data, idempotency_key=idempotency_key)
         code = status.HTTP_201_CREATED if result.outcome is Outcome.CREATED else status.HTTP_200_OK
-        if result.outcome is Outcome.LINKED:
-            # Anyone can post any e-mail address with a public key: answer with what was
-            # sent, never with the stored lead the sales team holds for that address.
+        if result.outcome is Outcome.CREATED:
+            body = SiteLeadSerializer(result.lead).data
+        elif result.lead is not None:
+            # Linked or replayed: anyone can post any e-mail address (and then repeat the
+            # request) with a public key. Answer with what was sent and the lead's id, never
+            # with the stored lead the sales team holds for that address.
             body = _submission_echo(data, api_key, lead_id=result.lead.pk)
         else:
-            body = SiteLeadSerializer(result.lead).data if result.lead is not None else {}
+            body = {}
         return self._answer(request, api_key, is_form, thank_you_url, body, code)
 
     def _answer(self, request, api_key, is_form, thank_you_url, body, code):
@@ -245,7 +249,7 @@ def _on_allowed_origin(api_key, url) -> bool:
 
 def _decoy(raw: dict, api_key) -> dict:
     """What a honeypot-tripping bot sees: shaped like a created lead, stored nowhere."""
-    shortened = {name: str(raw.get(name) or "")[:255] for name in PUBLIC_LEAD_FIELDS}
+    shortened = {name: storable_text(raw.get(name) or "")[:255] for name in PUBLIC_LEAD_FIELDS}
     return _submission_echo(shortened, api_key, lead_id=uuid.uuid4())
 
 

@@ -120,6 +120,18 @@ def test_filled_honeypot_looks_like_success_but_is_kept_as_spam(org, admin_clien
     assert listed.json()["results"][0]["reason"] == "honeypot"
 
 
+def test_honeypot_with_lone_surrogates_in_json_is_kept_not_a_500(org):
+    # A JSON body may carry "\ud800", which no text column or JSON answer can hold.
+    api_key = ApiKeyFactory(org=org)
+    body = '{"first_name": "B\\ud800ot", "last_name": "x", "website_url": "\\udfff", "\\ud800": 1}'
+    response = APIClient().generic(
+        "POST", f"{SITE}?apikey={api_key.secret}", body, content_type="application/json"
+    )
+    assert response.status_code == 201
+    assert response.json()["first_name"] == "Bot"
+    assert SpamSubmission.objects.for_org(org).get().payload["first_name"] == "Bot"
+
+
 def test_honeypot_form_post_redirects_like_a_real_one(org):
     api_key = ApiKeyFactory(org=org, thank_you_url="https://www.example.com/thanks")
     response = APIClient().generic(
@@ -133,12 +145,12 @@ def test_honeypot_form_post_redirects_like_a_real_one(org):
     assert SpamSubmission.objects.for_org(org).count() == 1
 
 
-def test_idempotent_retry_creates_nothing_and_returns_the_original(org):
+def test_idempotent_retry_creates_nothing_and_answers_with_the_original_lead_id(org):
     api_key = ApiKeyFactory(org=org)
     client = APIClient()
     url = f"{SITE}?apikey={api_key.secret}"
     first = client.post(url, person(1), format="json", HTTP_IDEMPOTENCY_KEY="abc-1")
-    again = client.post(url, person(2), format="json", HTTP_IDEMPOTENCY_KEY="abc-1")
+    again = client.post(url, person(1), format="json", HTTP_IDEMPOTENCY_KEY="abc-1")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["last_name"] == "No1"
@@ -232,6 +244,15 @@ def test_a_linked_submission_does_not_disclose_the_stored_lead(org, admin_client
     assert body["assigned_to"] == []
     # The stored lead itself is still completed and commented as before.
     assert Comment.objects.for_org(org).filter(lead_id=body["id"]).count() == 1
+
+    # Repeating the probe with an Idempotency-Key (a replay) reads nothing back either.
+    url = f"{SITE}?apikey={api_key.secret}"
+    probe_data = {"first_name": "Eve", "last_name": "Probe", "email": "victim@example.com"}
+    APIClient().post(url, probe_data, format="json", HTTP_IDEMPOTENCY_KEY="probe-1")
+    replay = APIClient().post(url, probe_data, format="json", HTTP_IDEMPOTENCY_KEY="probe-1")
+    assert replay.status_code == 200 and replay.json()["id"] == created.json()["id"]
+    for stored in ("Secret", "Customer", "+14155552671", "Budget 2M", "Dallas", "vip"):
+        assert stored not in str(replay.json())
 
 
 @override_settings(CAPTURE_DUPLICATE_WINDOW_MINUTES=0)
