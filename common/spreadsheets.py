@@ -1,0 +1,16 @@
+"""Cells we write into files that people open in spreadsheets (CSV and XLSX exports,
+the import's error file).
+
+A spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` (and, in some programs, a
+tab or carriage return) as a formula: a lead named `=HYPERLINK(...)` would run in the sales
+team's Excel. Such cells are written with a leading `'`, which spreadsheets show as text.
+"""
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """The value as it should be written to a spreadsheet cell (non-strings pass unchanged)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
