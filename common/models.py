@@ -114,3 +114,42 @@ class Tag(OrgOwnedModel):
 
     def __str__(self):
         return self.name
+
+
+class Invitation(OrgOwnedModel):
+    """An invitation to join an organization, sent to an e-mail address.
+
+    Only the invitee, through the link e-mailed to them, can turn it into a membership:
+    no organization ever sets or learns a person's credentials. The token is stored as its
+    SHA-256 (it has 256 random bits: nothing to brute-force) and works once.
+    """
+
+    email = models.EmailField()
+    role = models.CharField(max_length=5, choices=Role.choices, default=Role.USER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_on = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "email"], name="invitation_org_email_idx")]
+
+    def __str__(self):
+        return f"{self.email} ({self.role})"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"

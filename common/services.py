@@ -1,5 +1,6 @@
 """Writes on organizations and their members."""
 
+from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
@@ -7,16 +8,23 @@ from common.api.errors import Conflict
 from common.models import Membership, Organization, Role, User
 
 
+def _user_get_or_create(*, email: str, password: str | None, **names) -> tuple[User, bool]:
+    """The account of `email`, or a new one with `password` (none: unusable until the
+    person resets it). An existing account is never changed: its password is its owner's."""
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user, False
+    if password:
+        validate_password(password, user=User(email=email))
+    return User.objects.create_user(email, password or None, **names), True
+
+
 @transaction.atomic
 def organization_create(*, name: str, admin_email: str, admin_password: str | None) -> Membership:
-    """Create an organization with `admin_email` as its ADMIN (creating the user if new)."""
+    """Create an organization with `admin_email` as its ADMIN (creating the user if new;
+    an existing user keeps their password)."""
     org = Organization.objects.create(name=name)
-    user = User.objects.filter(email__iexact=admin_email).first()
-    if user is None:
-        user = User.objects.create_user(admin_email, admin_password)
-    elif admin_password:
-        user.set_password(admin_password)
-        user.save(update_fields=["password"])
+    user, _ = _user_get_or_create(email=admin_email, password=admin_password)
     return Membership.objects.create(org=org, user=user, role=Role.ADMIN)
 
 
@@ -25,25 +33,22 @@ def member_add(
     *,
     org: Organization,
     email: str,
-    first_name: str = "",
-    last_name: str = "",
     role: str = Role.USER,
     password: str | None = None,
-) -> Membership:
-    """Add a member. An existing user keeps their password and name; a new one without a
-    password cannot log in until one is set."""
-    user = User.objects.filter(email__iexact=email).first()
-    if user is None:
-        user = User.objects.create_user(email, password, first_name=first_name, last_name=last_name)
+) -> tuple[Membership, bool]:
+    """The operator's way in (a shell, trusted): add a member directly. A new user gets
+    `password` (or none, then a password reset); an existing user keeps theirs. Returns the
+    membership and whether the user was created."""
+    user, created = _user_get_or_create(email=email, password=password)
     membership = Membership.objects.for_org(org).filter(user=user).first()
     if membership is None:
-        return Membership.objects.create(org=org, user=user, role=role)
+        return Membership.objects.create(org=org, user=user, role=role), created
     if membership.is_active:
         raise ValidationError({"email": ["This user is already a member."]}, code="already_member")
     membership.is_active = True
     membership.role = role
     membership.save(update_fields=["is_active", "role"])
-    return membership
+    return membership, created
 
 
 def member_may_rename(*, membership: Membership, by: User) -> bool:

@@ -39,11 +39,30 @@ def env_list(name: str, default: str = "") -> list[str]:
 ENVIRONMENT = env_str("DJANGO_ENV", "development")
 IS_PRODUCTION = ENVIRONMENT == "production"
 
+# Secrets that appear in this repository's docs or examples: anyone can read them, so they
+# sign nothing in production.
+KNOWN_EXAMPLE_SECRET_KEYS = {
+    "change-me",
+    "changeme",
+    "secret",
+    "insecure-development-key-do-not-use-in-production",
+}
+MIN_SECRET_KEY_LENGTH = 50
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if IS_PRODUCTION:
     if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_ENV=production.")
+    if SECRET_KEY.strip().lower() in KNOWN_EXAMPLE_SECRET_KEYS:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is a published example value: generate a random one."
+        )
+    if len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters when "
+            "DJANGO_ENV=production."
+        )
     if DEBUG:
         raise ImproperlyConfigured("DJANGO_DEBUG must be off when DJANGO_ENV=production.")
 elif not SECRET_KEY:
@@ -135,7 +154,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "common.api.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -157,6 +176,11 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "SIGNING_KEY": SECRET_KEY,
     "USER_ID_FIELD": "id",
+    # Every token carries a digest of the user's password hash, checked on each request:
+    # changing or resetting the password ends every session at once.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
+    "TOKEN_REFRESH_SERIALIZER": "common.api.sessions.TokenRefreshSerializer",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -264,3 +288,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = max(
     1, min(10, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 3)
 )
+
+# --- Accounts of people: invitations, sessions, passwords, login throttling ---
+# Links in invitation and password-reset e-mails point at the sales app (`?token=...`).
+FRONTEND_URL = env_str("FRONTEND_URL", "http://127.0.0.1:8000").rstrip("/")
+# The file-based e-mail backend writes each message to this folder.
+if env_str("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
+INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)
+# Django's reset tokens: valid this long, and void once the password changes.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 60 * 60)
+# Failed logins allowed per window, per client address and per e-mail; beyond them 429.
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
+LOGIN_FAILURES_PER_EMAIL = env_int("LOGIN_FAILURES_PER_EMAIL", 10)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+# Deepest nesting of a JSON body (objects and arrays); deeper bodies are a 400.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+
+# --- Production (DJANGO_ENV=production) ---
+# TLS is terminated by the proxy in front: it says so with X-Forwarded-Proto, which the
+# service trusts only when SECURE_PROXY_SSL_HEADER is on (on by default in production).
+if IS_PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Load balancers probe health over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True

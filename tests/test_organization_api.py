@@ -30,74 +30,22 @@ def _login(email, password):
     )
 
 
-def test_admin_adds_member_who_logs_in_and_sees_the_organization(admin_client, org):
-    response = admin_client.post(
-        "/api/users/",
-        {
-            "email": "New@Example.com",
-            "first_name": "New",
-            "last_name": "Member",
-            "role": "USER",
-            "password": "a-long-enough-password",
-        },
-        format="json",
-    )
-    assert response.status_code == 201, response.json()
-    member = response.json()
-    assert member["email"] == "new@example.com"
-    assert member["role"] == "USER"
-    tokens = _login("new@example.com", "a-long-enough-password").json()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
-    orgs = client.get("/api/orgs/").json()
-    assert orgs == [{"id": str(org.pk), "name": org.name, "role": "USER"}]
-    # The member's id is the user id, the one assigned_to and teams take.
-    assert admin_client.get(f"/api/users/{member['id']}/").json()["email"] == "new@example.com"
-
-
-def test_adding_an_existing_member_is_a_400_on_email(admin_client, user_membership):
-    response = admin_client.post(
-        "/api/users/", {"email": user_membership.user.email, "role": "USER"}, format="json"
-    )
-    assert response.status_code == 400
-    assert "email" in response.json()["fields"]
-
-
-@pytest.mark.parametrize(
-    "field, value",
-    [
-        ("email", "a" * 250 + "@example.com"),
-        ("first_name", "F" * 151),
-        ("last_name", "L" * 151),
-    ],
-)
-def test_adding_a_member_with_an_overlong_field_is_a_400(admin_client, field, value):
-    body = {"email": "new.member@example.com", "role": "USER", field: value}
-
-    response = admin_client.post("/api/users/", body, format="json")
-
-    assert response.status_code == 400, response.content
-    assert field in response.json()["fields"]
-    assert not Membership.objects.unscoped().filter(user__email__startswith="new.member").exists()
-
-
-def test_existing_user_keeps_their_password_when_added_elsewhere(
-    admin_client, other_admin_membership
-):
+def test_members_cannot_be_created_through_the_api(admin_client, other_admin_membership):
+    """People join by invitation only: no organization chooses anyone's password."""
     email = other_admin_membership.user.email
     response = admin_client.post(
         "/api/users/",
         {"email": email, "role": "USER", "password": "attacker-chosen-pw"},
         format="json",
     )
-    assert response.status_code == 201
+    assert response.status_code == 405
     assert _login(email, "attacker-chosen-pw").status_code == 401
     assert _login(email, "correct-horse-battery").status_code == 200
 
 
 def test_users_cannot_manage_members(user_client, admin_membership):
     assert user_client.get("/api/users/").status_code == 200
-    added = user_client.post("/api/users/", {"email": "x@example.com"}, format="json")
+    added = user_client.post("/api/invitations/", {"email": "x@example.com"}, format="json")
     assert added.status_code == 403
     removed = user_client.delete(f"/api/users/{admin_membership.user_id}/")
     assert removed.status_code == 403
@@ -113,8 +61,7 @@ def test_admin_cannot_rename_a_user_who_also_belongs_to_another_org(
     """A user's name is shared by all their organizations: adding someone by e-mail must not
     let this organization's admin rename them in the others."""
     outsider = other_admin_membership.user
-    added = admin_client.post("/api/users/", {"email": outsider.email}, format="json")
-    assert added.status_code == 201, added.content
+    MembershipFactory(org=org, user=outsider)
     local = MembershipFactory(org=org)
 
     renamed = admin_client.patch(

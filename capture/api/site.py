@@ -8,7 +8,7 @@ from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -31,6 +31,7 @@ from capture.services import (
     storable_text,
 )
 from common.api.errors import error_response
+from common.api.parsers import JSONParser
 from leads.choices import LeadSource, LeadStatus
 
 API_KEY_HEADER = "X-API-Key"

@@ -1,5 +1,6 @@
 """OpenAPI generation: the organization header and the error responses on every operation."""
 
+from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -85,5 +86,5 @@ def _read_only_and_blankable(field) -> bool:
         return False
     try:
         return model._meta.get_field(field.source).blank
-    except LookupError:
+    except (LookupError, FieldDoesNotExist):  # a dotted source (`user.email`)
         return False

@@ -1,4 +1,3 @@
-from django.contrib.auth.password_validation import validate_password
 from rest_framework import serializers
 
 from common.api.fields import MemberField
@@ -24,29 +23,14 @@ class MemberSerializer(serializers.ModelSerializer):
     """A member of the organization. `id` is the user id (what `assigned_to` takes)."""
 
     id = serializers.UUIDField(source="user.id", read_only=True)
-    # Declared fields get no max_length from the model: give the User columns' limits.
-    email = serializers.EmailField(source="user.email", max_length=254)
-    first_name = serializers.CharField(
-        source="user.first_name", required=False, allow_blank=True, max_length=150
-    )
-    last_name = serializers.CharField(
-        source="user.last_name", required=False, allow_blank=True, max_length=150
-    )
-    password = serializers.CharField(
-        write_only=True,
-        required=False,
-        style={"input_type": "password"},
-        help_text="Only used when the e-mail belongs to no user yet.",
-    )
+    email = serializers.EmailField(source="user.email", read_only=True)
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
 
     class Meta:
         model = Membership
-        fields = ["id", "email", "first_name", "last_name", "role", "is_active", "password"]
-        read_only_fields = ["is_active"]
-
-    def validate_password(self, value):
-        validate_password(value)
-        return value
+        fields = ["id", "email", "first_name", "last_name", "role", "is_active"]
+        read_only_fields = fields
 
 
 class MemberUpdateSerializer(serializers.Serializer):

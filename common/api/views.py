@@ -93,37 +93,24 @@ class OrganizationListView(ListAPIView):
 
 
 class MemberViewSet(OrgScopedModelViewSet):
-    """Members of the organization. ADMIN adds, edits and removes members; a member may
-    edit their own name. Names are shared across organizations: an ADMIN cannot rename a
-    user who also belongs to another organization (403)."""
+    """Members of the organization. People join by invitation (`/api/invitations/`), never
+    through this endpoint: POST is a 405, and no one sets another person's password. ADMIN
+    edits roles and removes members; a member may edit their own name. Names are shared
+    across organizations: an ADMIN cannot rename a user who also belongs to another
+    organization (403)."""
 
     model = Membership
     serializer_class = MemberSerializer
     lookup_field = "user_id"
     lookup_url_kwarg = "user_id"
     extra_error_codes = ["409"]  # removing or demoting the last admin
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def scope_queryset(self, queryset):
         return queryset.select_related("user").order_by("user__email")
 
     def get_serializer_class(self):
         return MemberUpdateSerializer if self.action == "partial_update" else MemberSerializer
-
-    def create(self, request, *args, **kwargs):
-        self._require_admin()
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        membership = services.member_add(
-            org=self.organization,
-            email=data["user"]["email"],
-            first_name=data.get("user", {}).get("first_name", ""),
-            last_name=data.get("user", {}).get("last_name", ""),
-            role=data.get("role", "USER"),
-            password=data.get("password"),
-        )
-        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=MemberUpdateSerializer, responses=MemberSerializer)
     def partial_update(self, request, *args, **kwargs):

@@ -8,10 +8,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from common.api.errors import PayloadTooLarge
+from common.api.parsers import JSONParser
 from common.api.viewsets import OrgScopedGenericViewSet
 from leads import selectors, services
 from leads.api.serializers import (

@@ -1,0 +1,94 @@
+"""Passwords and sessions: change, reset by e-mail, and ending every session at once.
+
+Access and refresh tokens carry a digest of the password hash (simplejwt's
+CHECK_REVOKE_TOKEN), so a new password invalidates every token issued before it. The
+user's outstanding refresh tokens are also blacklisted, so the blacklist tells the same.
+"""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework.exceptions import ValidationError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from common.models import User
+
+INVALID_RESET_TOKEN = "This reset link is invalid or has expired."
+
+
+def user_sessions_end(*, user: User) -> None:
+    """Blacklist every refresh token the user holds (the password claim already voids them;
+    this keeps the blacklist truthful for anyone reading it)."""
+    outstanding = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+@transaction.atomic
+def user_password_set(*, user: User, new_password: str) -> User:
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as error:
+        raise ValidationError({"new_password": error.messages}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    user_sessions_end(user=user)
+    return user
+
+
+def password_reset_token(user: User) -> str:
+    """One value for the link: the user's id and Django's reset token (void once the
+    password changes, or after PASSWORD_RESET_TIMEOUT)."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return f"{uid}.{default_token_generator.make_token(user)}"
+
+
+def password_reset_request(*, email: str) -> None:
+    """E-mail a reset link if an active account has this address; otherwise nothing. The
+    caller answers the same in both cases."""
+    user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+    if user is None:
+        return
+    query = urlencode({"token": password_reset_token(user)})
+    link = f"{settings.FRONTEND_URL}/reset-password?{query}"
+    transaction.on_commit(
+        lambda: send_mail(
+            subject="Reset your password",
+            message=(
+                f"Someone asked to reset the password of {user.email}.\n\n"
+                f"Choose a new password here: {link}\n\n"
+                "If it was not you, ignore this e-mail: your password stays as it is."
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+    )
+
+
+def _user_for_reset_token(token: str) -> User | None:
+    uid, _, secret = (token or "").partition(".")
+    try:
+        user_id = force_str(urlsafe_base64_decode(uid))
+        user = User.objects.filter(pk=user_id, is_active=True).first()
+    except (ValueError, TypeError, OverflowError, DjangoValidationError):
+        # Not base64, not text, or not a UUID (the database layer's ValidationError).
+        return None
+    if user is None or not default_token_generator.check_token(user, secret):
+        return None
+    return user
+
+
+@transaction.atomic
+def password_reset_confirm(*, token: str, new_password: str) -> User:
+    user = _user_for_reset_token(token)
+    if user is None:
+        raise ValidationError({"token": [INVALID_RESET_TOKEN]}, code="invalid")
+    return user_password_set(user=user, new_password=new_password)
