@@ -62,6 +62,10 @@ class LogoutView(APIView):
     permission_classes = [AllowAny]
     extra_error_codes = ["401"]
 
+    def get_authenticate_header(self, request):
+        # A bad refresh token is a 401 (DRF turns it into a 403 without this header).
+        return 'Bearer realm="api"'
+
     @extend_schema(request=LogoutSerializer, responses={200: Detail})
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
