@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from accounts.models import Contact
+from accounts.selectors import contacts_visible_to
 from common.models import Membership, Tag, Team, User
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Attachment, Comment, Lead
@@ -94,7 +95,9 @@ def lead_list(
         closed_leads=closed_leads,
         open_leads_count=counts["open_count"],
         closed_leads_count=counts["closed_count"],
-        contacts=list(Contact.objects.for_org(org).order_by("-created_on")[:CATALOGUE_LIMIT]),
+        contacts=list(
+            contacts_visible_to(membership=membership).order_by("-created_on")[:CATALOGUE_LIMIT]
+        ),
         users=list(active_members(org=org)[:CATALOGUE_LIMIT]),
         source_list=[*LeadSource.values, *used_sources],
         tags=list(

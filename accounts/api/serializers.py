@@ -1,6 +1,9 @@
+import uuid
+
 from rest_framework import serializers
 
 from accounts.models import Account, Contact, Opportunity
+from accounts.selectors import account_visibility
 from common.api.serializers import UserSummarySerializer
 from common.phones import normalize_phone
 
@@ -23,6 +26,10 @@ class OpportunitySerializer(serializers.ModelSerializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
+    """An account with its contacts and opportunities. For a USER member, only the contacts
+    and opportunities of leads they can see; an account they reach only because one of
+    their leads was converted onto it shows its name and no other details."""
+
     contacts = ContactSerializer(many=True, read_only=True)
     opportunities = OpportunitySerializer(many=True, read_only=True)
     assigned_to = UserSummarySerializer(many=True, read_only=True)
@@ -52,3 +59,35 @@ class AccountSerializer(serializers.ModelSerializer):
             "created_on",
         ]
         read_only_fields = fields
+
+    #: Fields left as they are for an account a USER reached only through a conversion.
+    ALWAYS_SHOWN = ("id", "name", "created_on", "contacts", "opportunities")
+
+    def to_representation(self, account):
+        data = super().to_representation(account)
+        visibility = self._visibility()
+        if visibility is None:
+            return data
+        data["contacts"] = [c for c in data["contacts"] if _uuid(c["id"]) in visibility.contacts]
+        data["opportunities"] = [
+            o for o in data["opportunities"] if _uuid(o["id"]) in visibility.opportunities
+        ]
+        if account.pk not in visibility.full_accounts:
+            for name, value in data.items():
+                if name not in self.ALWAYS_SHOWN:
+                    data[name] = [] if isinstance(value, list) else ("" if value else value)
+            data["created_from_lead"] = None
+        return data
+
+    def _visibility(self):
+        membership = self.context.get("membership")
+        if membership is None:
+            return None
+        cache = self.context.setdefault("_account_visibility", {})
+        if "value" not in cache:
+            cache["value"] = account_visibility(membership=membership)
+        return cache["value"]
+
+
+def _uuid(value):
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -221,7 +221,7 @@ class LeadViewSet(OrgScopedGenericViewSet):
         twice is a 409."""
         conversion = lead_convert(lead=self.get_object(), by=request.user)
         return Response(
-            ConversionSerializer(conversion).data,
+            ConversionSerializer(conversion, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if conversion.account_created else status.HTTP_200_OK,
         )
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from common.api.errors import PayloadTooLarge
 from common.api.viewsets import OrgScopedAPIView
+from common.spreadsheets import safe_cell
 from leads.imports.models import ImportJob
 from leads.imports.selectors import (
     import_job_error_summary,
@@ -43,7 +44,9 @@ class ImportRowErrorSerializer(serializers.Serializer):
 
 class ImportDuplicateSerializer(ImportRowErrorSerializer):
     existing_lead_id = serializers.UUIDField(
-        allow_null=True, help_text="The organization's lead with the same e-mail, if any."
+        allow_null=True,
+        help_text="The organization's lead with the same e-mail, if the caller can see it "
+        "(null for a USER member when the lead is not theirs).",
     )
 
 
@@ -106,8 +109,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
         return reverse("lead-import-errors", kwargs={"job_id": job.pk})
 
 
-def _job_payload(job: ImportJob) -> dict:
-    summary = import_job_error_summary(job=job)
+def _job_payload(job: ImportJob, membership) -> dict:
+    summary = import_job_error_summary(job=job, membership=membership)
     for name, value in summary.items():
         setattr(job, name, value)
     return ImportJobSerializer(job).data
@@ -155,7 +158,7 @@ class ImportUploadView(OrgScopedAPIView):
         )
         job.refresh_from_db()
         code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
-        return Response(_job_payload(job), status=code)
+        return Response(_job_payload(job, self.membership), status=code)
 
 
 class ImportJobView(OrgScopedAPIView):
@@ -165,7 +168,7 @@ class ImportJobView(OrgScopedAPIView):
 
     @extend_schema(responses={200: ImportJobSerializer}, operation_id="leads_upload_retrieve")
     def get(self, request, job_id):
-        return Response(_job_payload(_get_job(self.membership, job_id)))
+        return Response(_job_payload(_get_job(self.membership, job_id), self.membership))
 
 
 class _Echo:
@@ -188,9 +191,12 @@ class ImportJobErrorsView(OrgScopedAPIView):
         writer = csv.writer(_Echo())
 
         def lines():
-            yield "\ufeff" + writer.writerow([*job.headers, "import_error"])
+            yield "\ufeff" + writer.writerow([safe_cell(h) for h in [*job.headers, "import_error"]])
             for values, reason in import_job_failed_rows(job=job):
-                yield writer.writerow([*values, *[""] * (len(job.headers) - len(values)), reason])
+                # The rows are the file's own cells, so a formula sent in is written back:
+                # neutralised, or the spreadsheet that opens this file would run it.
+                cells = [*values, *[""] * (len(job.headers) - len(values)), reason]
+                yield writer.writerow([safe_cell(cell) for cell in cells])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'

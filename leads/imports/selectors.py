@@ -22,8 +22,11 @@ def import_job_issues(*, job: ImportJob, kind: str, limit: int | None = None) ->
     return list(issues[:limit] if limit is not None else issues)
 
 
-def import_job_error_summary(*, job: ImportJob) -> dict:
-    """The bounded lists shown in the job's JSON; the error CSV has them all."""
+def import_job_error_summary(*, job: ImportJob, membership: Membership | None = None) -> dict:
+    """The bounded lists shown in the job's JSON; the error CSV has them all.
+
+    A duplicate names the existing lead's id only when `membership` can see that lead: a
+    USER member's import must not reveal the ids of other people's leads."""
     limit = settings.IMPORT_ERRORS_IN_RESPONSE
     errors = [
         {"row": issue.row, "field": issue.field, "message": issue.message}
@@ -40,6 +43,17 @@ def import_job_error_summary(*, job: ImportJob) -> dict:
         }
         for issue in import_job_issues(job=job, kind=IssueKind.DUPLICATE, limit=limit + 1)
     ]
+    duplicates = duplicates[: limit + 1]
+    if membership is not None and not membership.is_admin:
+        from leads.selectors import leads_visible_to
+
+        ids = {d["existing_lead_id"] for d in duplicates if d["existing_lead_id"]}
+        visible = set(
+            leads_visible_to(membership=membership).filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        for duplicate in duplicates:
+            if duplicate["existing_lead_id"] not in visible:
+                duplicate["existing_lead_id"] = None
     return {
         "errors": errors[:limit],
         "errors_truncated": len(errors) > limit,

@@ -71,7 +71,7 @@ def test_password_change_ends_every_earlier_session(session):
 
 
 def test_password_change_needs_the_current_password(session):
-    user, tokens = session
+    _user, tokens = session
     answer = bearer(tokens["access"]).post(
         "/api/auth/password/",
         {"current_password": "wrong", "new_password": "a-brand-new-password"},
