@@ -8,7 +8,20 @@ any bare `lk_...` secret) before it is emitted.
 import logging
 import re
 
-_QUERY_KEY = re.compile(r"(?i)(apikey=|api_key=|x-api-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"'<>]+")
+
+def _encodable(name: str) -> str:
+    """A pattern for `name` where any character may also be percent-encoded (`api%6Bey`):
+    servers decode query parameter names, so a client may send them either way."""
+
+    def one(c: str) -> str:
+        forms = {re.escape(c), *(f"%{ord(v):02x}" for v in {c.lower(), c.upper()})}
+        return "(?:" + "|".join(sorted(forms)) + ")"
+
+    return "".join(one(c) for c in name)
+
+
+_NAMES = "|".join(_encodable(name) for name in ("apikey", "api_key", "api-key"))
+_QUERY_KEY = re.compile(rf"(?i)((?:{_NAMES})(?:=|%3d)|x-api-key[\"']?\s*[:=]\s*[\"']?)[^&\s\"'<>]+")
 _BARE_SECRET = re.compile(r"\blk_[A-Za-z0-9_-]{20,}")
 REDACTED = "[redacted]"
 

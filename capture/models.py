@@ -45,6 +45,9 @@ class IdempotencyRecord(OrgOwnedModel):
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     idempotency_key = models.CharField(max_length=255)
     lead = models.ForeignKey("leads.Lead", null=True, on_delete=models.SET_NULL, related_name="+")
+    # The id the first answer gave: the new lead's, or for a submission recorded on an
+    # existing lead, a fresh id (the public key never learns the existing lead's).
+    answer_id = models.UUIDField(null=True, blank=True)
     created_on = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 import enum
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,8 +11,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from capture.models import ApiKey, IdempotencyRecord, SpamReason, SpamSubmission
-from common.phones import normalize_phone
-from common.tags import tags_get_or_create
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Comment, Lead
 from leads.services import LEAD_SCALAR_FIELDS, lead_create
@@ -36,6 +35,9 @@ class CaptureResult:
     outcome: Outcome
     lead: Lead | None = None
     spam: SpamSubmission | None = None
+    #: The id the public answer shows: the new lead's, or for a submission recorded on an
+    #: existing lead a fresh one (the answer must not tell that the e-mail was known).
+    answer_id: uuid.UUID | None = None
 
 
 def spam_submission_record(
@@ -79,7 +81,9 @@ def _replay(api_key: ApiKey, idempotency_key: str) -> CaptureResult | None:
     )
     if record is None:
         return None
-    return CaptureResult(Outcome.REPLAYED, lead=record.lead)
+    return CaptureResult(
+        Outcome.REPLAYED, lead=record.lead, answer_id=record.answer_id or record.lead_id
+    )
 
 
 def _recent_open_lead(api_key: ApiKey, email: str) -> Lead | None:
@@ -100,27 +104,16 @@ def _recent_open_lead(api_key: ApiKey, email: str) -> Lead | None:
     )
 
 
-def _link_to_existing(*, lead: Lead, api_key: ApiKey, data: dict) -> Lead:
-    """Fill the existing lead's blank fields from the new submission and leave a comment,
-    so the sales team sees the repeat without a duplicate lead."""
-    changed = []
+def _record_on_existing(*, lead: Lead, api_key: ApiKey, data: dict) -> Lead:
+    """Record a repeat submission on the existing open lead as a comment, changing none of
+    its fields: anyone holding the public key could otherwise write into a lead they found
+    by its e-mail address. The sales team sees what was sent and decides."""
+    lines = [f'Submitted again through the website form (key "{api_key.name}"):']
     for name in PUBLIC_LEAD_FIELDS:
         value = data.get(name)
-        if value and not getattr(lead, name):
-            if name == "phone":
-                value = normalize_phone(value, api_key.org.default_phone_region)
-            setattr(lead, name, value)
-            changed.append(name)
-    if changed:
-        lead.save(update_fields=[*changed, "updated_on"])
-    lines = [f'Submitted again through the website form (key "{api_key.name}").']
-    if changed:
-        lines.append("Filled in: " + ", ".join(changed) + ".")
-    if data.get("description") and "description" not in changed:
-        lines.append(f"Message: {data['description']}")
+        if value and name != "source":
+            lines.append(f"{name}: {value}")
     Comment.objects.create(org=api_key.org, lead=lead, comment="\n".join(lines))
-    if api_key.default_tags:
-        lead.tags.add(*tags_get_or_create(org=api_key.org, names=api_key.default_tags))
     return lead
 
 
@@ -143,7 +136,8 @@ def lead_capture(*, api_key: ApiKey, data: dict, idempotency_key: str = "") -> C
             if existing is not None:
                 result = CaptureResult(
                     Outcome.LINKED,
-                    lead=_link_to_existing(lead=existing, api_key=api_key, data=data),
+                    lead=_record_on_existing(lead=existing, api_key=api_key, data=data),
+                    answer_id=uuid.uuid4(),
                 )
             else:
                 lead, _ = lead_create(
@@ -153,13 +147,14 @@ def lead_capture(*, api_key: ApiKey, data: dict, idempotency_key: str = "") -> C
                     tags=list(api_key.default_tags or []),
                     default_assignees=list(api_key.default_assigned_to.all()),
                 )
-                result = CaptureResult(Outcome.CREATED, lead=lead)
+                result = CaptureResult(Outcome.CREATED, lead=lead, answer_id=lead.pk)
             if idempotency_key:
                 IdempotencyRecord.objects.create(
                     org=api_key.org,
                     api_key=api_key,
                     idempotency_key=idempotency_key,
                     lead=result.lead,
+                    answer_id=result.answer_id,
                 )
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won: answer with its lead.

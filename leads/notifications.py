@@ -15,7 +15,7 @@ def lead_assignment_notify(*, lead_id: str, org_id: str, user_ids: list[str]) ->
     recipients = active_members(org=org_id).filter(pk__in=user_ids).exclude(email="")
     messages = [
         (
-            f"Lead assigned to you: {lead}",
+            one_line(f"Lead assigned to you: {lead}"),
             f"You have been assigned the lead {lead} ({lead.account_name or 'no company'}).\n"
             f"Lead id: {lead.pk}",
             settings.DEFAULT_FROM_EMAIL,
@@ -24,6 +24,12 @@ def lead_assignment_notify(*, lead_id: str, org_id: str, user_ids: list[str]) ->
         for user in recipients
     ]
     return send_mass_mail(messages, fail_silently=False) if messages else 0
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """A header value: a CR/LF in a lead's name (from an import or a web form) would make
+    the e-mail unsendable (BadHeaderError) after the lead was saved."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:limit]
 
 
 def notify_newly_assigned(*, lead: Lead, before: set, after: set) -> None:

@@ -32,6 +32,7 @@ from capture.services import (
 )
 from common.api.errors import error_response
 from common.api.parsers import JSONParser
+from common.phones import normalize_phone
 from leads.choices import LeadSource, LeadStatus
 
 API_KEY_HEADER = "X-API-Key"
@@ -79,12 +80,14 @@ class CreateLeadFromSiteView(APIView):
     org...) is silently ignored. The key's default tags apply; assignment rules, then the
     key's default assignees, decide who gets the lead.
 
-    Answers: 201 with the new lead. 200 with the original lead when the `Idempotency-Key`
-    header repeats one already used with this key. 200 when the same e-mail was submitted
-    within the duplicate window: the open lead is completed and commented instead of
-    duplicated, and the answer carries its id with the fields of this submission only. A
-    form-encoded post with a `thank_you_url` field (or a key with one) gets a 303 redirect
-    there instead. A wrong, revoked or missing key: 401, always the same body.
+    Answers: 201 with the submitted fields and the new lead's id. A submission whose e-mail
+    matches an open lead of the duplicate window answers exactly the same (201, the
+    submitted fields, a fresh id): the existing lead is left unchanged and the submission is
+    recorded on it as a comment for the sales team. `assigned_to` is always empty here.
+    200 with the first answer's id when the `Idempotency-Key` header repeats one already
+    used with this key. A form-encoded post with a `thank_you_url` field (or a key with
+    one) gets a 303 redirect there instead (a `thank_you_url` off the key's origins, or
+    with control characters: 400). A wrong, revoked or missing key: 401, always the same body.
     A browser `Origin` that is not on the key's allowed origins: 403. Beyond the rate limits
     per key and per client address: 429 with `Retry-After`.
 
@@ -166,8 +169,8 @@ class CreateLeadFromSiteView(APIView):
             201: SiteLeadSerializer,
             200: OpenApiResponse(
                 SiteLeadSerializer,
-                description="Idempotent repeat (the original lead), or a submission linked to "
-                "an open lead with the same e-mail (its id, this submission's fields).",
+                description="Idempotent repeat: this submission's fields with the first "
+                "answer's id.",
             ),
             303: OpenApiResponse(description="Form post: redirect to the thank-you URL."),
         },
@@ -200,6 +203,16 @@ class CreateLeadFromSiteView(APIView):
                 {IDEMPOTENCY_HEADER: ["At most 255 printable characters."]}
             )
 
+        if (
+            is_form
+            and raw.get("thank_you_url")
+            and not _safe_redirect(api_key, raw["thank_you_url"])
+        ):
+            # Checked before the honeypot too: a redirect target with CR/LF would break the
+            # Location header (a 500 after the spam record was written).
+            raise exceptions.ValidationError(
+                {"thank_you_url": ["Must be a URL on one of the key's allowed origins."]}
+            )
         if spam_reason_for(raw):
             spam_submission_record(
                 api_key=api_key,
@@ -219,33 +232,32 @@ class CreateLeadFromSiteView(APIView):
         thank_you_url = data.pop("thank_you_url", "")
         data.pop("website_url", None)
         data.pop(FORM_IDEMPOTENCY_FIELD, None)
-        if is_form and thank_you_url and not _on_allowed_origin(api_key, thank_you_url):
+        if is_form and thank_you_url and not _safe_redirect(api_key, thank_you_url):
             raise exceptions.ValidationError(
                 {"thank_you_url": ["Must be on one of the key's allowed origins."]}
             )
         result = lead_capture(api_key=api_key, data=data, idempotency_key=idempotency_key)
-        code = status.HTTP_201_CREATED if result.outcome is Outcome.CREATED else status.HTTP_200_OK
-        if result.outcome is Outcome.CREATED:
-            body = SiteLeadSerializer(result.lead).data
-        elif result.lead is not None:
-            # Linked or replayed: anyone can post any e-mail address (and then repeat the
-            # request) with a public key. Answer with what was sent and the lead's id, never
-            # with the stored lead the sales team holds for that address.
-            body = _submission_echo(data, api_key, lead_id=result.lead.pk)
-        else:
-            body = {}
+        # A new lead, or a submission recorded on an existing open lead with the same e-mail,
+        # answer alike: 201, the submitted fields and an id (never the existing lead's), so a
+        # public key cannot tell which addresses the sales team already holds, nor read them.
+        # A replay answers 200 with the first answer's id.
+        code = status.HTTP_200_OK if result.outcome is Outcome.REPLAYED else status.HTTP_201_CREATED
+        body = _submission_echo(data, api_key, lead_id=result.answer_id) if result.lead else {}
         return self._answer(request, api_key, is_form, thank_you_url, body, code)
 
     def _answer(self, request, api_key, is_form, thank_you_url, body, code):
         if is_form:
             target = thank_you_url or api_key.thank_you_url
-            if target and _on_allowed_origin(api_key, target):
+            if target and _safe_redirect(api_key, target):
                 return Response(status=status.HTTP_303_SEE_OTHER, headers={"Location": target})
         return Response(body, status=code)
 
 
-def _on_allowed_origin(api_key, url) -> bool:
-    return origin_of_url(url) in (api_key.allowed_origins or [])
+def _safe_redirect(api_key, url) -> bool:
+    """A redirect target on the key's allowed origins, printable (urlsplit silently drops
+    CR, LF and tabs, so the origin check alone would pass a header-breaking value)."""
+    url = str(url)
+    return url.isprintable() and origin_of_url(url) in (api_key.allowed_origins or [])
 
 
 def _decoy(raw: dict, api_key) -> dict:
@@ -255,14 +267,17 @@ def _decoy(raw: dict, api_key) -> dict:
 
 
 def _submission_echo(values: dict, api_key, *, lead_id) -> dict:
-    """The submitted public fields in the shape of a lead: no stored data is read back."""
+    """The submitted public fields in the shape of a lead: no stored data is read back.
+    `assigned_to` is always empty: who handles a lead is not for a public form to learn."""
     body = {name: str(values.get(name) or "") for name in PUBLIC_LEAD_FIELDS}
+    if body["phone"]:
+        body["phone"] = normalize_phone(body["phone"], api_key.org.default_phone_region)
     body.update(
         id=str(lead_id),
         status=LeadStatus.ASSIGNED,
         source=body["source"] or LeadSource.WEBSITE,
         created_on=timezone.now().isoformat().replace("+00:00", "Z"),
         assigned_to=[],
-        tags=list(api_key.default_tags or []),
+        tags=sorted(set(api_key.default_tags or [])),
     )
     return body

@@ -77,6 +77,9 @@ def _without_empty_file(data: dict) -> dict:
     return data
 
 
+SINGLE_LINE_FIELDS = ("first_name", "last_name", "title", "account_name")
+
+
 class LeadWriteSerializer(serializers.ModelSerializer):
     """Lead fields a client may send on create and update."""
 
@@ -118,6 +121,17 @@ class LeadWriteSerializer(serializers.ModelSerializer):
             *LEAD_RELATION_FIELDS,
         ]
         extra_kwargs = {"opportunity_amount": {"min_value": 0}}
+
+    def validate(self, attrs):
+        # Names are one line: they go into e-mail subjects, CSV rows and list cells.
+        multiline = {
+            name: ["Must be a single line (no line breaks or control characters)."]
+            for name in SINGLE_LINE_FIELDS
+            if isinstance(attrs.get(name), str) and not attrs[name].isprintable()
+        }
+        if multiline:
+            raise serializers.ValidationError(multiline)
+        return super().validate(attrs)
 
     def to_internal_value(self, data):
         data = normalise_lead_input(data)
