@@ -10,8 +10,10 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-# Static assets (the offline API docs) are collected at build time; the key is build-only.
-RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+# Static assets (the offline API docs) are collected at build time with a throwaway key
+# (production settings refuse short or example keys).
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    python manage.py collectstatic --noinput \
     && useradd --create-home --uid 10001 crm \
     && mkdir -p /app/var/media \
     && chown -R crm /app/var

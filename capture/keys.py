@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
+from django.db import connection
 from django.utils import timezone
 
 from capture.models import ApiKey
@@ -75,17 +76,23 @@ def key_allows_origin(api_key: ApiKey, origin: str | None) -> bool:
 
 
 def any_active_key_allows_origin(origin: str | None) -> bool:
-    """For a preflight that carries no key: is the origin on some active key's allow-list?"""
+    """For a preflight that carries no key: is the origin on some active key's allow-list?
+
+    Anyone can send preflights, so this must not read every key: on PostgreSQL it is one
+    `allowed_origins @> '["origin"]'` query answered from a GIN index over the active keys
+    (migration capture 0003). SQLite (development) has no JSON containment operator; there
+    a text match narrows the rows in SQL and the lists are checked exactly."""
     normalized = normalize_origin(origin) if origin else None
     if normalized is None:
         return False
-    origin_lists = (
-        ApiKey.objects.unscoped()
-        .filter(revoked_on__isnull=True)
-        .values_list("allowed_origins", flat=True)
-        .iterator(chunk_size=500)
-    )
-    return any(normalized in (origins or []) for origins in origin_lists)
+    # Crossing organizations is the point: any organization's key may allow this origin.
+    active = ApiKey.objects.unscoped().filter(revoked_on__isnull=True)
+    if connection.vendor == "postgresql":
+        return active.filter(allowed_origins__contains=[normalized]).exists()
+    if normalized.isascii():  # JSON text escapes other characters: no text match then
+        active = active.filter(allowed_origins__icontains=normalized)
+    candidates = active.values_list("allowed_origins", flat=True)
+    return any(normalized in (origins or []) for origins in candidates.iterator(chunk_size=500))
 
 
 def api_key_create(
