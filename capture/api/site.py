@@ -234,7 +234,7 @@ class CreateLeadFromSiteView(APIView):
         data.pop(FORM_IDEMPOTENCY_FIELD, None)
         if is_form and thank_you_url and not _safe_redirect(api_key, thank_you_url):
             raise exceptions.ValidationError(
-                {"thank_you_url": ["Must be on one of the key's allowed origins."]}
+                {"thank_you_url": ["Must be a URL on one of the key's allowed origins."]}
             )
         result = lead_capture(api_key=api_key, data=data, idempotency_key=idempotency_key)
         # A new lead, or a submission recorded on an existing open lead with the same e-mail,
@@ -242,7 +242,7 @@ class CreateLeadFromSiteView(APIView):
         # public key cannot tell which addresses the sales team already holds, nor read them.
         # A replay answers 200 with the first answer's id.
         code = status.HTTP_200_OK if result.outcome is Outcome.REPLAYED else status.HTTP_201_CREATED
-        body = _submission_echo(data, api_key, lead_id=result.answer_id) if result.lead else {}
+        body = _submission_echo(data, api_key, lead_id=result.answer_id) if result.answer_id else {}
         return self._answer(request, api_key, is_form, thank_you_url, body, code)
 
     def _answer(self, request, api_key, is_form, thank_you_url, body, code):
