@@ -177,13 +177,16 @@ def postprocess_schema(result, generator, request, public):
                     result["tags"].append({"name": tag})
     for schema in result["components"].get("schemas", {}).values():
         for prop in schema.get("properties", {}).values():
-            # drf-spectacular writes a nullable object reference as `allOf` + `nullable`;
-            # OpenAPI 3.0 only honours `nullable` next to a `type`.
+            # drf-spectacular writes a nullable object reference as `allOf` + `nullable`,
+            # but OpenAPI 3.0.3 honours `nullable` only next to a `type`: say "the object,
+            # or null" explicitly (the 3.0 spelling of null is a nullable enum of null).
             if prop.get("nullable") and "allOf" in prop and "type" not in prop:
-                prop["type"] = "object"
+                prop["oneOf"] = [*prop.pop("allOf"), _NULL_ONLY]
+                del prop["nullable"]
     return result
 
 
+_NULL_ONLY = {"type": "object", "nullable": True, "enum": [None]}
 _HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
 
 
