@@ -164,12 +164,12 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "assignedto",
         "assignee",
         "assignedtoemail",
-        "owner",  # Pipedrive "Owner"
+        "owner",
         "owneremail",
         "salesrep",
-        "leadowner",  # Salesforce, Zoho "Lead Owner"
-        "contactowner",  # HubSpot "Contact owner"
-        "leadownerid",
+        # Not "Lead Owner" / "Contact owner": exports put the other system's user names
+        # there, which are not our members' e-mails (every row would fail). Those columns
+        # are reported as unknown; `mapping` can still send them to assigned_to.
     ),
 }
 _LOOKUP = {spelling: name for name, spellings in _SYNONYMS.items() for spelling in spellings}
