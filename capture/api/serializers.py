@@ -186,6 +186,13 @@ class AssignmentRuleSerializer(serializers.ModelSerializer):
 
 
 class SpamSubmissionSerializer(serializers.ModelSerializer):
+    payload = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The submitted fields as text (at most 50, names cut to 100 characters, "
+        "values to 2,000).",
+    )
+
     class Meta:
         model = SpamSubmission
         fields = [

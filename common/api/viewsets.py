@@ -61,8 +61,9 @@ class OrgScopedMixin:
         basename = getattr(self, "basename", None)
         if not basename or not isinstance(data, dict) or "id" not in data:
             return None
+        kwarg = getattr(self, "lookup_url_kwarg", None) or getattr(self, "lookup_field", "pk")
         try:
-            return reverse(f"{basename}-detail", kwargs={"pk": data["id"]})
+            return reverse(f"{basename}-detail", kwargs={kwarg: data["id"]})
         except NoReverseMatch:
             return None
 
