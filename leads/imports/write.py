@@ -127,7 +127,7 @@ def _drop_duplicates(
         if update and email in existing and email not in seen:
             seen[email] = row.number
             to_update.append((row, existing[email]))
-        elif email in existing:
+        elif email in existing and not (update and email in seen):
             issues.append(
                 _duplicate(job, row, f"A lead with e-mail {email} already exists.", existing[email])
             )

@@ -353,6 +353,10 @@ def test_update_policy_updates_existing_leads_by_email_with_exact_counts(
     assert job["status"] == "success" and job["on_duplicate"] == "update"
     assert _counts(job) == (1, 1, 1, 2), job
     assert sum(_counts(job)) == job["total_rows"] == 5
+    assert [(d["row"], d["message"]) for d in job["duplicates"]] == [
+        (4, "Same e-mail as row 3 (new@example.com)."),
+        (5, "Same e-mail as row 2 (ada@example.com)."),
+    ]
     existing.refresh_from_db()
     # Non-empty cells replace; empty ones (title, status) keep the lead's values.
     assert (existing.last_name, existing.city, existing.title, existing.status) == (
