@@ -24,12 +24,13 @@ BASE="http://127.0.0.1:$PORT"
 "$PY" "$ROOT/manage.py" runserver "127.0.0.1:$PORT" --noreload >"$BUILD/server/server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+fetch() { "$PY" -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=10).read())' "$1"; }
 for _ in $(seq 60); do
-  curl -fs "$BASE/api/health/" >/dev/null 2>&1 && break
+  fetch "$BASE/api/health/" >/dev/null 2>&1 && break
   kill -0 "$SERVER" 2>/dev/null || { cat "$BUILD/server/server.log"; exit 1; }
   sleep 0.5
 done
-curl -fsS "$BASE/api/schema/?format=json" -o "$BUILD/live-schema.json"
+fetch "$BASE/api/schema/?format=json" >"$BUILD/live-schema.json"
 
 echo "-- Python client (openapi-python-client)"
 PATH="$ROOT/.venv-client/bin:$PATH" openapi-python-client generate --path "$BUILD/live-schema.json" \
