@@ -35,6 +35,13 @@ fetch "$BASE/api/schema/?format=json" >"$BUILD/live-schema.json"
 echo "-- Python client (openapi-python-client)"
 PATH="$ROOT/.venv-client/bin:$PATH" openapi-python-client generate --path "$BUILD/live-schema.json" \
   --meta none --output-path "$BUILD/python/crm_client" --overwrite
+# Every generated operation module must import, not only the ones the lifecycle uses.
+PYTHONPATH="$BUILD/python" "$CLIENT_PY" -c '
+import importlib, pkgutil, crm_client.api as api
+names = [m.name for m in pkgutil.walk_packages(api.__path__, "crm_client.api.")]
+for name in names:
+    importlib.import_module(name)
+print(f"{len(names)} generated client modules import")'
 PYTHONPATH="$BUILD/python" timeout 120 "$CLIENT_PY" client_lifecycle.py "$BASE" "$EMAIL" "$PASSWORD" "$ORG_ID"
 
 echo "-- TypeScript types (openapi-typescript) under tsc --strict"
