@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test worker lint bench
+.PHONY: install run test worker lint bench api-clients
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# OpenAPI tools (pinned in tools/api/package-lock.json), and the Python client generator in
+# a virtualenv of its own (its dependency pins would clash with the project's).
+API_TOOLS := tools/api/node_modules/.package-lock.json
+CLIENT_VENV := .venv-client
+CLIENT_STAMP := $(CLIENT_VENV)/.installed
+
+$(API_TOOLS): tools/api/package.json tools/api/package-lock.json
+	cd tools/api && npm ci --no-audit --no-fund --loglevel=error
+
+$(CLIENT_STAMP): tools/api/requirements-client.txt
+	$(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/python -m pip install --quiet -r tools/api/requirements-client.txt
+	touch $(CLIENT_STAMP)
 
 run: install
 	$(PY) manage.py migrate --noinput
@@ -26,7 +40,7 @@ test: install
 worker: install
 	$(VENV)/bin/celery -A crm worker --loglevel=info
 
-lint: install
+lint: install $(API_TOOLS)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check
@@ -36,6 +50,12 @@ lint: install
 		$(PY) manage.py check --deploy --fail-level WARNING
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	tools/api/lint.sh
+
+# Generates a Python client and TypeScript types from a live server's schema and drives the
+# lead lifecycle through the generated client (tools/api/check_clients.sh).
+api-clients: install $(API_TOOLS) $(CLIENT_STAMP)
+	tools/api/check_clients.sh
 
 bench: install
 	$(PY) -m bench

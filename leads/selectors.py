@@ -113,7 +113,7 @@ def lead_detail_queryset(*, membership: Membership, queryset: QuerySet | None = 
     """Visible leads with everything the detail view renders, fetched in a fixed number
     of queries. The prefetches hang from org-scoped leads, hence `unscoped()` on them."""
     visible = leads_visible_to(membership=membership, queryset=queryset)
-    return visible.select_related("created_by").prefetch_related(
+    return visible.select_related("created_by", "converted_account").prefetch_related(
         "assigned_to",
         Prefetch("teams", queryset=Team.objects.unscoped().order_by("name")),
         Prefetch("contacts", queryset=Contact.objects.unscoped().order_by("first_name")),

@@ -9,6 +9,10 @@ from common.models import Team
 class SiteLeadInputSerializer(serializers.Serializer):
     """The public form fields. Every other field in the body is ignored."""
 
+    # A website's form carries whatever its page has (submit buttons, analytics fields, the
+    # site's own inputs); the contract takes only the public fields and ignores the rest.
+    unknown_fields = "ignore"
+
     first_name = serializers.CharField(max_length=255)
     last_name = serializers.CharField(max_length=255)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
@@ -182,6 +186,13 @@ class AssignmentRuleSerializer(serializers.ModelSerializer):
 
 
 class SpamSubmissionSerializer(serializers.ModelSerializer):
+    payload = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The submitted fields as text (at most 50, names cut to 100 characters, "
+        "values to 2,000).",
+    )
+
     class Meta:
         model = SpamSubmission
         fields = [

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
@@ -32,6 +33,7 @@ from capture.services import (
 )
 from common.api.errors import error_response
 from common.api.parsers import JSONParser
+from common.api.schema import API_KEY_HEADER_SCHEME, API_KEY_QUERY_SCHEME
 from common.phones import normalize_phone
 from leads.choices import LeadSource, LeadStatus
 
@@ -118,7 +120,7 @@ class CreateLeadFromSiteView(APIView):
             api_key = self._api_key(request)
             if api_key is not None and key_allows_origin(api_key, origin):
                 response.headers["Access-Control-Allow-Origin"] = origin
-                response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+                response.headers["Access-Control-Expose-Headers"] = "Retry-After, Location"
         return response
 
     @extend_schema(exclude=True)
@@ -149,10 +151,9 @@ class CreateLeadFromSiteView(APIView):
     @extend_schema(
         operation_id="leads_create_from_site",
         tags=["leads"],
-        auth=[],
+        # The key goes in the X-API-Key header or the `apikey` query parameter.
+        auth=[{API_KEY_HEADER_SCHEME: []}, {API_KEY_QUERY_SCHEME: []}],
         parameters=[
-            OpenApiParameter("apikey", OpenApiTypes.STR, OpenApiParameter.QUERY),
-            OpenApiParameter(API_KEY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER),
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,
                 OpenApiTypes.STR,
@@ -250,7 +251,11 @@ class CreateLeadFromSiteView(APIView):
             target = thank_you_url or api_key.thank_you_url
             if target and _safe_redirect(api_key, target):
                 return Response(status=status.HTTP_303_SEE_OTHER, headers={"Location": target})
-        return Response(body, status=code)
+        headers = None
+        if code == status.HTTP_201_CREATED and body.get("id"):
+            path = reverse("lead-detail", kwargs={"pk": body["id"]})
+            headers = {"Location": request.build_absolute_uri(path)}
+        return Response(body, status=code, headers=headers)
 
 
 def _safe_redirect(api_key, url) -> bool:

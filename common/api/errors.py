@@ -13,6 +13,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common.api.error_codes import ERROR_CODES
+
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -29,7 +31,11 @@ class PayloadTooLarge(exceptions.APIException):
 class ErrorSerializer(serializers.Serializer):
     """Documents the error body in the OpenAPI schema."""
 
-    code = serializers.CharField(help_text="Stable machine-readable error code.")
+    code = serializers.ChoiceField(
+        choices=list(ERROR_CODES),
+        help_text="Stable machine-readable error code:\n\n"
+        + "\n".join(f"- `{code}`: {meaning}" for code, meaning in ERROR_CODES.items()),
+    )
     detail = serializers.CharField(help_text="Human-readable message.")
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),

@@ -5,7 +5,8 @@ authentication), and `get_queryset()` always starts from `Model.objects.for_org(
 Subclasses refine the queryset in `scope_queryset()`; they never start one themselves.
 """
 
-from rest_framework import mixins, viewsets
+from django.urls import NoReverseMatch, reverse
+from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
@@ -45,6 +46,26 @@ class OrgScopedMixin:
     @property
     def organization(self):
         return self.membership.org
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Every 201 says where the new resource lives (`Location`, documented in the schema).
+        if response.status_code == status.HTTP_201_CREATED and "Location" not in response:
+            path = self.created_location(response.data)
+            if path:
+                response["Location"] = request.build_absolute_uri(path)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def created_location(self, data) -> str | None:
+        """Path of the resource a 201 created: by default the router's `<basename>-detail`
+        route with the answer's `id`. Views whose 201 is something else override this."""
+        basename = getattr(self, "basename", None)
+        if not basename or not isinstance(data, dict) or "id" not in data:
+            return None
+        kwarg = getattr(self, "lookup_url_kwarg", None) or getattr(self, "lookup_field", "pk")
+        try:
+            return reverse(f"{basename}-detail", kwargs={kwarg: data["id"]})
+        except NoReverseMatch:
+            return None
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -1,5 +1,6 @@
 """Company endpoints (`/api/leads/companies/`, `/api/leads/company/<id>/`)."""
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,15 +17,6 @@ from companies.api.serializers import (
 )
 from companies.models import Company
 
-OPTIONAL_ORG_HEADER = OpenApiParameter(
-    ORG_HEADER,
-    OpenApiTypes.UUID,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Optional here. Without it, the company is looked up among the caller's own "
-    "organizations; with it, only in that organization (malformed: 400, not a member: 403).",
-)
-
 
 class CompanyViewSet(OrgScopedGenericViewSet):
     """Companies of the organization. Every member may read and write them; names are
@@ -33,6 +25,8 @@ class CompanyViewSet(OrgScopedGenericViewSet):
     model = Company
     serializer_class = CompanySerializer
     pagination_class = None
+    #: PUT changes only the fields sent, like PATCH (the schema documents it so).
+    partial_put = True
 
     @property
     def org_header_required(self) -> bool:
@@ -59,6 +53,9 @@ class CompanyViewSet(OrgScopedGenericViewSet):
 
     def scope_queryset(self, queryset):
         return selectors.company_list(queryset=queryset)
+
+    def created_location(self, data) -> str | None:
+        return reverse("company-detail", kwargs={"pk": data["id"]})
 
     @extend_schema(
         operation_id="companies_list",
@@ -88,7 +85,7 @@ class CompanyViewSet(OrgScopedGenericViewSet):
         )
         return Response(self.get_serializer(company).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="company_retrieve", parameters=[OPTIONAL_ORG_HEADER])
+    @extend_schema(operation_id="company_retrieve")
     def retrieve(self, request, pk=None):
         """A company. The `organization-id` header is optional here (as in the spec): without
         it, the company is found among the caller's own active organizations."""

@@ -148,17 +148,26 @@ class LeadWriteSerializer(serializers.ModelSerializer):
 
 
 class LeadCreateSerializer(LeadWriteSerializer):
+    """A new lead, as JSON."""
+
     auto_convert = serializers.BooleanField(
         required=False,
         default=False,
         help_text="Convert the new lead to an account, contact and opportunity at once.",
     )
-    attachment = serializers.FileField(
-        required=False, write_only=True, help_text="Multipart only: a file to attach."
-    )
 
     class Meta(LeadWriteSerializer.Meta):
-        fields = [*LeadWriteSerializer.Meta.fields, "auto_convert", "attachment"]
+        fields = [*LeadWriteSerializer.Meta.fields, "auto_convert"]
+
+
+class LeadCreateWithAttachmentSerializer(LeadCreateSerializer):
+    """A new lead with a file, as multipart/form-data: list fields repeat their key (or
+    carry one JSON array or comma-separated string)."""
+
+    attachment = serializers.FileField(required=False, write_only=True, help_text="A file.")
+
+    class Meta(LeadCreateSerializer.Meta):
+        fields = [*LeadCreateSerializer.Meta.fields, "attachment"]
 
 
 class CommentSerializer(serializers.ModelSerializer):
@@ -199,7 +208,13 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 
 class LeadActivitySerializer(serializers.Serializer):
-    """`POST /api/leads/<id>/`: a comment, an attachment (multipart), or both."""
+    """`POST /api/leads/<id>/` as JSON: a comment."""
+
+    comment = serializers.CharField(max_length=10_000)
+
+
+class LeadActivityWithAttachmentSerializer(serializers.Serializer):
+    """`POST /api/leads/<id>/` as multipart/form-data: a comment, an attachment, or both."""
 
     comment = serializers.CharField(required=False, max_length=10_000)
     attachment = serializers.FileField(required=False)
@@ -235,6 +250,26 @@ class ConversionSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field(AccountSerializer(allow_null=True))
+class ConvertedAccountField(serializers.Field):
+    """`converted_account`, the same shape wherever a lead is shown: null, or the account
+    the lead was converted to, with its contacts and opportunities."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("source", "*")
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault(
+            "help_text",
+            "Null, or the account the lead was converted to, with its contacts and opportunities.",
+        )
+        super().__init__(**kwargs)
+
+    def to_representation(self, lead):
+        if lead.converted_account_id is None:
+            return None
+        return AccountSerializer(lead.converted_account, context=self.context).data
+
+
 class LeadSerializer(serializers.ModelSerializer):
     """A lead as answered by create and update."""
 
@@ -243,10 +278,7 @@ class LeadSerializer(serializers.ModelSerializer):
     teams = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
-    converted_account = serializers.SerializerMethodField(
-        help_text="Null, or the account the lead was converted to, with its contacts and "
-        "opportunities."
-    )
+    converted_account = ConvertedAccountField()
 
     class Meta:
         model = Lead
@@ -260,12 +292,6 @@ class LeadSerializer(serializers.ModelSerializer):
             "converted_account",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(AccountSerializer(allow_null=True))
-    def get_converted_account(self, lead):
-        if lead.converted_account_id is None:
-            return None
-        return AccountSerializer(lead.converted_account, context=self.context).data
 
 
 class LeadListItemSerializer(serializers.ModelSerializer):
@@ -353,7 +379,7 @@ class AddressSerializer(serializers.ModelSerializer):
 
 
 class LeadObjSerializer(serializers.ModelSerializer):
-    converted_account = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    converted_account = ConvertedAccountField()
 
     class Meta:
         model = Lead

@@ -3,12 +3,13 @@
 from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from common.api.errors import PayloadTooLarge
@@ -22,7 +23,9 @@ from leads.api.serializers import (
     ConversionSerializer,
     LeadActivityResultSerializer,
     LeadActivitySerializer,
+    LeadActivityWithAttachmentSerializer,
     LeadCreateSerializer,
+    LeadCreateWithAttachmentSerializer,
     LeadDetailSerializer,
     LeadListQuerySerializer,
     LeadListResponseSerializer,
@@ -32,6 +35,14 @@ from leads.api.serializers import (
 from leads.conversion import lead_convert
 from leads.filters import LeadFilterSet
 from leads.models import Attachment, Comment, Lead
+
+CONTENT_DISPOSITION = OpenApiParameter(
+    "Content-Disposition",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="`attachment` with the file's original name.",
+)
 
 PAGE_PARAMETERS = [
     OpenApiParameter(
@@ -53,7 +64,18 @@ class LeadViewSet(OrgScopedGenericViewSet):
     filter_backends = [DjangoFilterBackend]
     filterset_class = LeadFilterSet
     pagination_class = None
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    #: PUT changes only the fields sent, like PATCH (the schema documents it so).
+    partial_put = True
+    #: Where a file travels, multipart is taken besides JSON; everything else is JSON only.
+    file_actions = {"create", "add_activity"}
+
+    def get_parsers(self):
+        # Runs before `self.action` is set: the route's method tells the action.
+        method = getattr(getattr(self, "request", None), "method", "") or ""
+        action = getattr(self, "action", None) or self.action_map.get(method.lower())
+        if action in self.file_actions:
+            return [JSONParser(), MultiPartParser()]
+        return [JSONParser()]
 
     @property
     def extra_error_codes(self) -> list[str]:
@@ -78,10 +100,10 @@ class LeadViewSet(OrgScopedGenericViewSet):
 
     def get_serializer_class(self):
         return {
-            "create": LeadCreateSerializer,
+            "create": LeadCreateWithAttachmentSerializer,
             "update": LeadWriteSerializer,
             "partial_update": LeadWriteSerializer,
-            "add_activity": LeadActivitySerializer,
+            "add_activity": LeadActivityWithAttachmentSerializer,
         }.get(self.action, LeadSerializer)
 
     @extend_schema(
@@ -107,7 +129,7 @@ class LeadViewSet(OrgScopedGenericViewSet):
         operation_id="leads_create",
         request={
             "application/json": LeadCreateSerializer,
-            "multipart/form-data": LeadCreateSerializer,
+            "multipart/form-data": LeadCreateWithAttachmentSerializer,
         },
         responses={201: LeadSerializer},
     )
@@ -184,14 +206,15 @@ class LeadViewSet(OrgScopedGenericViewSet):
     @extend_schema(
         operation_id="leads_add_comment_or_attachment",
         request={
-            "multipart/form-data": LeadActivitySerializer,
             "application/json": LeadActivitySerializer,
+            "multipart/form-data": LeadActivityWithAttachmentSerializer,
         },
         responses={201: LeadActivityResultSerializer},
     )
     def add_activity(self, request, pk=None):
-        """Add a `comment`, an `attachment` (multipart), or both, to the lead. An attachment
-        over the size limit is a 413."""
+        """Add a `comment` (JSON or multipart), an `attachment` (multipart), or both, to the
+        lead. An attachment over the size limit is a 413. `Location` is the attachment's
+        download URL when a file was sent, otherwise the comment's URL."""
         lead = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -224,6 +247,17 @@ class LeadViewSet(OrgScopedGenericViewSet):
             ConversionSerializer(conversion, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED if conversion.account_created else status.HTTP_200_OK,
         )
+
+    def created_location(self, data) -> str | None:
+        if self.action == "create":
+            return reverse("lead-detail", kwargs={"pk": data["id"]})
+        if self.action == "convert":
+            return reverse("account-detail", kwargs={"pk": data["account"]["id"]})
+        if self.action == "add_activity":
+            if data.get("attachment"):
+                return reverse("lead-attachment-detail", kwargs={"pk": data["attachment"]["id"]})
+            return reverse("lead-comment-detail", kwargs={"pk": data["comment"]["id"]})
+        return None
 
     def _render(self, lead):
         fresh = (
@@ -312,6 +346,7 @@ class AttachmentViewSet(OrgScopedGenericViewSet):
                 "original name.",
             )
         },
+        parameters=[CONTENT_DISPOSITION],
     )
     def retrieve(self, request, pk=None):
         """Download the file under its original name."""

@@ -1,6 +1,7 @@
 """HTTP interface of bulk lead import: upload a file, follow its job, download failed rows."""
 
 import csv
+import json
 
 from django.conf import settings
 from django.http import Http404, StreamingHttpResponse
@@ -8,13 +9,14 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from common.api.errors import PayloadTooLarge
 from common.api.viewsets import OrgScopedAPIView
 from common.spreadsheets import safe_cell
-from leads.imports.models import ImportJob
+from leads.imports.models import ImportJob, OnDuplicate
+from leads.imports.normalise import check_mapping, importable_fields
 from leads.imports.selectors import (
     import_job_error_summary,
     import_job_failed_rows,
@@ -31,6 +33,39 @@ class ImportUploadSerializer(serializers.Serializer):
     leads_file = serializers.FileField(help_text="CSV (UTF-8, Windows-1252; , ; or tab) or XLSX.")
     dry_run = serializers.BooleanField(
         required=False, default=False, help_text="Validate and report only; write no lead."
+    )
+    mapping = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text='A JSON object {"<file header>": "<lead field>"}, applied before the header '
+        "synonyms (`GET /api/leads/upload/fields/` lists the fields; `full_name` is split "
+        "into first and last name). Headers are matched exactly.",
+    )
+    on_duplicate = serializers.ChoiceField(
+        choices=OnDuplicate.choices,
+        required=False,
+        default=OnDuplicate.SKIP,
+        help_text="`skip`: a row with an existing lead's e-mail is a duplicate. `update`: it "
+        "updates that lead's fields with the row's non-empty cells (`updated_count`).",
+    )
+
+    def validate_mapping(self, value: str) -> dict:
+        if not value.strip():
+            return {}
+        try:
+            return check_mapping(json.loads(value))
+        except ValueError as exc:  # MappingError is one too, like a JSON syntax error
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ImportFieldSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="What a `mapping` value may name.")
+    required = serializers.BooleanField(
+        help_text="first_name and last_name: a file needs their columns, or `full_name`."
+    )
+    synonyms = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Header spellings recognised, compared without case, spaces or punctuation.",
     )
 
 
@@ -58,6 +93,15 @@ class ImportProgressSerializer(serializers.Serializer):
 
 class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
+    unknown_columns = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Headers that fed no lead field (unknown, blank, or a second column for "
+        "the same field).",
+    )
+    mapping = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="The upload's `mapping`."
+    )
     errors = ImportRowErrorSerializer(many=True, read_only=True)
     errors_truncated = serializers.BooleanField(read_only=True)
     errors_note = serializers.SerializerMethodField()
@@ -76,6 +120,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "progress",
             "total_rows",
             "imported_count",
+            "updated_count",
             "failed_count",
             "duplicate_count",
             "errors",
@@ -85,6 +130,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "duplicates_truncated",
             "errors_csv_url",
             "unknown_columns",
+            "mapping",
+            "on_duplicate",
             "created_by",
             "created_on",
             "started_at",
@@ -123,15 +170,36 @@ class ImportUploadView(OrgScopedAPIView):
     worker. The answer is the import job: 202 while it is queued or running (poll
     `GET /api/leads/upload/<id>/`), 201 when it already finished (no broker configured).
     Duplicate e-mails (within the file, or a lead the organization already has) are
-    skipped and counted in `duplicate_count`. `dry_run=true` reports without writing.
+    skipped and counted in `duplicate_count`, or, with `on_duplicate=update`, a row whose
+    e-mail matches an existing lead updates it (`updated_count`). `mapping` names the lead
+    field of columns the header synonyms do not know. `dry_run=true` reports without
+    writing. Always imported + updated + failed + duplicate = the file's data rows.
     """
 
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
     extra_error_codes = ["413"]
+
+    def created_location(self, data) -> str | None:
+        return reverse("lead-import-detail", kwargs={"job_id": data["id"]})
 
     @extend_schema(
         request={"multipart/form-data": ImportUploadSerializer},
-        parameters=[OpenApiParameter("dry_run", OpenApiTypes.BOOL, OpenApiParameter.QUERY)],
+        parameters=[
+            OpenApiParameter("dry_run", OpenApiTypes.BOOL, OpenApiParameter.QUERY),
+            OpenApiParameter(
+                "mapping",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="As the form field.",
+            ),
+            OpenApiParameter(
+                "on_duplicate",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=list(OnDuplicate.values),
+                description="As the form field.",
+            ),
+        ],
         responses={
             201: OpenApiResponse(ImportJobSerializer, description="Already finished."),
             202: OpenApiResponse(ImportJobSerializer, description="Queued or running."),
@@ -145,9 +213,11 @@ class ImportUploadView(OrgScopedAPIView):
                 f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES} bytes; split it."
             )
         data = {"leads_file": request.data.get("leads_file")}
-        dry_run = request.data.get("dry_run", request.query_params.get("dry_run"))
-        if dry_run is not None:
-            data["dry_run"] = dry_run
+        for name in ("dry_run", "mapping", "on_duplicate"):
+            # A form field, or else a query parameter.
+            value = request.data.get(name, request.query_params.get(name))
+            if value is not None:
+                data[name] = value
         serializer = ImportUploadSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         job = import_job_create(
@@ -155,10 +225,24 @@ class ImportUploadView(OrgScopedAPIView):
             by=request.user,
             upload=serializer.validated_data["leads_file"],
             dry_run=serializer.validated_data["dry_run"],
+            mapping=serializer.validated_data.get("mapping") or {},
+            on_duplicate=serializer.validated_data["on_duplicate"],
         )
         job.refresh_from_db()
         code = status.HTTP_201_CREATED if job.is_finished else status.HTTP_202_ACCEPTED
         return Response(_job_payload(job, self.membership), status=code)
+
+
+class ImportFieldsView(OrgScopedAPIView):
+    """The lead fields an import can fill, with the header spellings each recognises: for a
+    column-mapping screen. Send the choices as the upload's `mapping`."""
+
+    @extend_schema(
+        responses={200: ImportFieldSerializer(many=True)},
+        operation_id="leads_upload_fields_list",
+    )
+    def get(self, request):
+        return Response(ImportFieldSerializer(importable_fields(), many=True).data)
 
 
 class ImportJobView(OrgScopedAPIView):
@@ -184,6 +268,15 @@ class ImportJobErrorsView(OrgScopedAPIView):
 
     @extend_schema(
         responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "Content-Disposition",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[200],
+                description="`attachment` with the file name `import-<job id>-errors.csv`.",
+            )
+        ],
         operation_id="leads_upload_errors_retrieve",
     )
     def get(self, request, job_id):

@@ -28,11 +28,22 @@ class FileKind(models.TextChoices):
     XLSX = "xlsx", "XLSX"
 
 
+class OnDuplicate(models.TextChoices):
+    SKIP = "skip", "Skip"
+    UPDATE = "update", "Update"
+
+
 class ImportJob(OrgOwnedModel):
     """One uploaded file and its progress. The counters and `rows_done` are the checkpoint:
     they are saved in the same transaction as the leads of each chunk."""
 
-    CHECKPOINT_FIELDS = ("rows_done", "imported_count", "failed_count", "duplicate_count")
+    CHECKPOINT_FIELDS = (
+        "rows_done",
+        "imported_count",
+        "updated_count",
+        "failed_count",
+        "duplicate_count",
+    )
 
     status = models.CharField(
         max_length=8, choices=ImportStatus.choices, default=ImportStatus.QUEUED
@@ -46,6 +57,14 @@ class ImportJob(OrgOwnedModel):
     imported_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0)
+    # Rows whose e-mail matched an existing lead, which they updated (on_duplicate=update).
+    updated_count = models.PositiveIntegerField(default=0)
+    # How the upload asked for the file to be read: {file header: lead field}, applied
+    # before the synonyms; and what a row with an existing lead's e-mail does.
+    mapping = models.JSONField(default=dict, blank=True)
+    on_duplicate = models.CharField(
+        max_length=6, choices=OnDuplicate.choices, default=OnDuplicate.SKIP
+    )
     # Why the file as a whole failed (status `failed`).
     failure_reason = models.TextField(blank=True)
     headers = models.JSONField(default=list, blank=True)

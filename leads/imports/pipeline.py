@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 
-from leads.imports.models import ImportJob
+from leads.imports.models import ImportJob, OnDuplicate
 from leads.imports.write import ChunkInput, chunk_commit
 from leads.models import Lead
 
@@ -45,7 +45,10 @@ class SerialWriter:
     def _commit(self, chunk: ChunkInput) -> None:
         # A real import finds earlier chunks' e-mails in the table, so it remembers only the
         # chunk's own (memory stays flat); a dry run writes nothing and remembers the file's.
-        seen = self.seen if self.job.dry_run else {}
+        # So does an import that updates existing leads: a later row with an e-mail the file
+        # already had stays a duplicate, rather than updating the lead an earlier row wrote.
+        remember_file = self.job.dry_run or self.job.on_duplicate == OnDuplicate.UPDATE
+        seen = self.seen if remember_file else {}
         self.job = chunk_commit(job=self.job, chunk=chunk, seen=seen)
         self.planner.after_chunk(self.job)
 

@@ -17,7 +17,9 @@ def import_job_queryset(*, membership: Membership):
 
 def import_job_issues(*, job: ImportJob, kind: str, limit: int | None = None) -> list[ImportIssue]:
     issues = (
-        ImportIssue.objects.for_org(job.org_id).filter(job=job, kind=kind).order_by("row", "pk")
+        ImportIssue.objects.for_org(job.org_id)
+        .filter(job=job, kind=kind)
+        .order_by("row", "field", "message")
     )
     return list(issues[:limit] if limit is not None else issues)
 
@@ -67,7 +69,7 @@ def import_job_failed_rows(*, job: ImportJob) -> Iterator[tuple[list[str], str]]
     issues = (
         ImportIssue.objects.for_org(job.org_id)
         .filter(job=job, kind=IssueKind.ERROR)
-        .order_by("row", "pk")
+        .order_by("row", "field", "message")
         .values_list("row", "field", "message", "values")
         .iterator(chunk_size=2000)
     )

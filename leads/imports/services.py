@@ -21,7 +21,14 @@ from rest_framework.exceptions import ValidationError
 from common.api.errors import PayloadTooLarge
 from common.models import Membership, Organization, User
 from leads.imports import parse
-from leads.imports.models import FileKind, ImportIssue, ImportJob, ImportStatus, IssueKind
+from leads.imports.models import (
+    FileKind,
+    ImportIssue,
+    ImportJob,
+    ImportStatus,
+    IssueKind,
+    OnDuplicate,
+)
 from leads.imports.normalise import map_columns
 from leads.imports.pipeline import chunk_writer
 from leads.imports.validate import RowValidator
@@ -31,9 +38,18 @@ logger = logging.getLogger(__name__)
 
 
 def import_job_create(
-    *, org: Organization, by: User | None, upload: UploadedFile, dry_run: bool = False
+    *,
+    org: Organization,
+    by: User | None,
+    upload: UploadedFile,
+    dry_run: bool = False,
+    mapping: dict[str, str] | None = None,
+    on_duplicate: str = OnDuplicate.SKIP,
 ) -> ImportJob:
-    """Check the upload (size, kind, zip bomb), store it and queue its processing."""
+    """Check the upload (size, kind, zip bomb), store it and queue its processing.
+    `mapping` ({file header: lead field}, checked by the caller with
+    `normalise.check_mapping`) wins over the header synonyms; `on_duplicate="update"`
+    makes a row with an existing lead's e-mail update that lead."""
     if upload.size is not None and upload.size > settings.IMPORT_MAX_FILE_BYTES:
         raise PayloadTooLarge(
             f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES} bytes; split it."
@@ -54,6 +70,8 @@ def import_job_create(
             org=org,
             created_by=by,
             dry_run=dry_run,
+            mapping=mapping or {},
+            on_duplicate=on_duplicate,
             file_name=(upload.name or "")[:255],
             file_kind=kind,
         )
@@ -96,7 +114,7 @@ def _run(job: ImportJob) -> ImportJob:
     chunk_size = max(1, settings.IMPORT_CHUNK_ROWS)
     seen: dict[str, int] = {}
     with parse.open_table(path, job.file_kind) as table:
-        columns = map_columns(table.header)
+        columns = map_columns(table.header, job.mapping)
         if job.status == ImportStatus.QUEUED:
             _prepare(job, path, table, columns)
         elif job.dry_run and job.rows_done:
@@ -159,7 +177,8 @@ def _prepare(job: ImportJob, path: Path, table: parse.Table, columns) -> None:
 def _restart_dry_run(job: ImportJob) -> None:
     with transaction.atomic():
         ImportIssue.objects.for_org(job.org).filter(job=job).delete()
-        job.rows_done = job.imported_count = job.failed_count = job.duplicate_count = 0
+        for name in ImportJob.CHECKPOINT_FIELDS:
+            setattr(job, name, 0)
         job.save(update_fields=[*ImportJob.CHECKPOINT_FIELDS, "updated_on"])
 
 

@@ -15,7 +15,7 @@ from django.core.validators import EmailValidator
 
 from common.phones import normalize_phone
 from leads.choices import LeadSource, LeadStatus
-from leads.imports.normalise import ColumnMap
+from leads.imports.normalise import ColumnMap, foreign_status, split_full_name
 from leads.models import Lead
 from leads.services import LEAD_SCALAR_FIELDS
 
@@ -75,6 +75,9 @@ class LeadRow:
     email_normalized: str
     tags: list[str] = field(default_factory=list)
     assignee_ids: list = field(default_factory=list)
+    #: False when the status cell was empty (the default was applied): an update keeps
+    #: the existing lead's status then.
+    status_given: bool = True
 
 
 class RowValidator:
@@ -88,6 +91,7 @@ class RowValidator:
         self._index = columns.fields.get
         fields = columns.fields
         self._email, self._phone, self._tags = (fields.get(n) for n in ("email", "phone", "tags"))
+        self._full_name = columns.full_name
 
     def validate(self, number: int, cells: list[str]) -> tuple[LeadRow | None, list]:
         errors: list[tuple[str, str]] = []
@@ -98,6 +102,8 @@ class RowValidator:
             if len(value) > _MAX_LENGTH[name]:
                 errors.append((name, f"At most {_MAX_LENGTH[name]} characters."))
             values[name] = value
+        if self._full_name is not None:
+            self._split_name(cells, values, errors)
         for name in ("first_name", "last_name"):
             if not values.get(name):
                 errors.append((name, "This field is required."))
@@ -140,9 +146,22 @@ class RowValidator:
                 email_normalized=email_normalized,
                 tags=[tag for tag in tags if tag],
                 assignee_ids=assignees,
+                status_given=bool(self._cell(cells, "status")),
             ),
             [],
         )
+
+    def _split_name(self, cells, values, errors) -> None:
+        """One column with the whole name fills the halves that have no column (or an
+        empty cell) of their own."""
+        index = self._full_name
+        first, last = split_full_name(cells[index] if index < len(cells) else "")
+        for name, value in (("first_name", first), ("last_name", last)):
+            if values.get(name):
+                continue
+            if len(value) > _MAX_LENGTH[name]:
+                errors.append((name, f"At most {_MAX_LENGTH[name]} characters."))
+            values[name] = value
 
     def _cell(self, cells: list[str], name: str) -> str:
         index = self._index(name)
@@ -154,8 +173,10 @@ class RowValidator:
         raw = self._cell(cells, "status")
         if not raw:
             return LeadStatus.ASSIGNED
-        status = _STATUSES.get(raw) or _STATUSES.get(
-            " ".join(raw.lower().replace("_", " ").split())
+        status = (
+            _STATUSES.get(raw)
+            or _STATUSES.get(" ".join(raw.lower().replace("_", " ").split()))
+            or foreign_status(raw)
         )
         if status is None:
             allowed = ", ".join(s for s in LeadStatus.values if s != LeadStatus.CONVERTED)

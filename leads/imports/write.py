@@ -17,7 +17,8 @@ from django.utils import timezone
 from common.models import Organization
 from common.tags import tags_get_or_create
 from leads.assignment import LeadFacts, assignees_for_new_leads
-from leads.imports.models import ImportIssue, ImportJob, ImportStatus, IssueKind
+from leads.choices import LeadStatus
+from leads.imports.models import ImportIssue, ImportJob, ImportStatus, IssueKind, OnDuplicate
 from leads.imports.validate import LeadRow
 from leads.models import Lead
 
@@ -57,14 +58,20 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
         list(Organization.objects.select_for_update().filter(pk=org.pk).values_list("pk"))
 
         issues = list(chunk.issues)
-        to_create = _drop_duplicates(job=job, rows=chunk.valid, seen=seen, issues=issues)
-        duplicates = len(chunk.valid) - len(to_create)
+        to_update: list[tuple[LeadRow, uuid.UUID]] = []
+        to_create = _drop_duplicates(
+            job=job, rows=chunk.valid, seen=seen, issues=issues, to_update=to_update
+        )
+        duplicates = len(chunk.valid) - len(to_create) - len(to_update)
         if not job.dry_run and to_create:
             _create_leads(job=job, org=org, rows=to_create)
+        if not job.dry_run and to_update:
+            leads_update_from_rows(org=org, rows=to_update)
         ImportIssue.objects.bulk_create(issues, batch_size=1000)
 
         locked.rows_done += chunk.size
         locked.imported_count += len(to_create)
+        locked.updated_count += len(to_update)
         locked.failed_count += chunk.failed
         locked.duplicate_count += duplicates
         locked.save(update_fields=[*ImportJob.CHECKPOINT_FIELDS, "updated_on"])
@@ -96,20 +103,31 @@ def _existing_by_email(org: Organization, emails: list[str]) -> dict[str, uuid.U
 
 
 def _drop_duplicates(
-    *, job: ImportJob, rows: list[LeadRow], seen: dict[str, int], issues: list
+    *,
+    job: ImportJob,
+    rows: list[LeadRow],
+    seen: dict[str, int],
+    issues: list,
+    to_update: list,
 ) -> list[LeadRow]:
     """Policy: the first row with an e-mail wins; later rows with the same e-mail (any
     case), and rows matching a lead the organization already has, are skipped and counted
-    as duplicates, each reported with the row or lead it duplicates."""
+    as duplicates, each reported with the row or lead it duplicates. With
+    `on_duplicate=update`, the first row matching an existing lead goes to `to_update`
+    (with that lead's id) instead."""
     emails = sorted({row.email_normalized for row in rows if row.email_normalized})
     existing = _existing_by_email(job.org, emails) if emails else {}
+    update = job.on_duplicate == OnDuplicate.UPDATE
     keep = []
     for row in rows:
         email = row.email_normalized
         if not email:
             keep.append(row)
             continue
-        if email in existing:
+        if update and email in existing and email not in seen:
+            seen[email] = row.number
+            to_update.append((row, existing[email]))
+        elif email in existing and not (update and email in seen):
             issues.append(
                 _duplicate(job, row, f"A lead with e-mail {email} already exists.", existing[email])
             )
@@ -133,6 +151,49 @@ def _duplicate(job: ImportJob, row: LeadRow, message: str, lead_id) -> ImportIss
         message=message,
         existing_lead_id=lead_id,
     )
+
+
+def leads_update_from_rows(*, org: Organization, rows: list[tuple[LeadRow, uuid.UUID]]) -> None:
+    """Each existing lead takes its row's non-empty fields; tags are added, assignees
+    replaced when the row names some. A converted lead keeps its status (it cannot
+    change), and no row changes a lead's e-mail (it is what matched)."""
+    now = timezone.now()
+    converted = set(
+        Lead.objects.for_org(org)
+        .filter(pk__in=[lead_id for _, lead_id in rows], status=LeadStatus.CONVERTED)
+        .values_list("pk", flat=True)
+    )
+    tag_names = {tag.lower(): tag for row, _ in rows for tag in row.tags}
+    tag_ids = (
+        {tag.name.lower(): tag.pk for tag in tags_get_or_create(org=org, names=tag_names.values())}
+        if tag_names
+        else {}
+    )
+    TagLink, AssigneeLink = Lead.tags.through, Lead.assigned_to.through
+    tag_links, assignee_links, reassigned = [], [], []
+    for row, lead_id in rows:
+        changes = {
+            name: value
+            for name, value in row.values.items()
+            if value not in ("", None) and name not in _NOT_UPDATED
+        }
+        if not row.status_given or lead_id in converted:
+            changes.pop("status", None)
+        Lead.objects.for_org(org).filter(pk=lead_id).update(**changes, updated_on=now)
+        tag_links += [
+            TagLink(lead_id=lead_id, tag_id=tag_id)
+            for tag_id in {tag_ids[tag.lower()] for tag in row.tags}
+        ]
+        if row.assignee_ids:
+            reassigned.append(lead_id)
+            assignee_links += [AssigneeLink(lead_id=lead_id, user_id=u) for u in row.assignee_ids]
+    TagLink.objects.bulk_create(tag_links, ignore_conflicts=True)
+    if reassigned:
+        AssigneeLink.objects.filter(lead_id__in=reassigned).delete()
+        AssigneeLink.objects.bulk_create(assignee_links, ignore_conflicts=True)
+
+
+_NOT_UPDATED = {"email", "email_normalized"}
 
 
 @functools.lru_cache(maxsize=1024)

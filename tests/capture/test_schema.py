@@ -10,11 +10,20 @@ def schema():
 def test_create_from_site_is_documented_as_a_key_endpoint(schema):
     operation = schema["paths"]["/api/leads/create-from-site/"]["post"]
     parameters = {(p["in"], p["name"]) for p in operation["parameters"]}
-    assert {("query", "apikey"), ("header", "X-API-Key"), ("header", "Idempotency-Key")} <= (
-        parameters
-    )
+    assert ("header", "Idempotency-Key") in parameters
     assert ("header", "organization-id") not in parameters
-    assert operation.get("security") in (None, [{}]) and "security" not in schema
+    # The key, in the X-API-Key header or the `apikey` query parameter: two security schemes.
+    assert operation["security"] == [{"formApiKeyHeader": []}, {"formApiKeyQuery": []}]
+    schemes = schema["components"]["securitySchemes"]
+    assert (schemes["formApiKeyHeader"]["in"], schemes["formApiKeyHeader"]["name"]) == (
+        "header",
+        "X-API-Key",
+    )
+    assert (schemes["formApiKeyQuery"]["in"], schemes["formApiKeyQuery"]["name"]) == (
+        "query",
+        "apikey",
+    )
+    assert "security" not in schema
     assert {"200", "201", "303", "400", "401", "403", "415", "429"} <= set(operation["responses"])
     assert set(operation["requestBody"]["content"]) == {
         "application/json",

@@ -161,7 +161,7 @@ def test_too_many_rows_fail_the_whole_file_before_writing(admin_client, org, set
 
 
 def test_missing_required_columns_fail_the_file(admin_client, org):
-    job = upload(admin_client, csv_bytes([["name", "email"], ["Ada Lovelace", "a@example.com"]]))
+    job = upload(admin_client, csv_bytes([["company", "email"], ["Acme", "a@example.com"]]))
 
     assert job["status"] == "failed"
     assert "first_name" in job["errors"][0]["message"]

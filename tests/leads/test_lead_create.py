@@ -249,8 +249,10 @@ def test_org_cannot_be_set_through_the_body(admin_client, org, other_org):
         {"first_name": "A", "last_name": "B", "org": str(other_org.pk)},
         format="json",
     )
-    assert response.status_code == 201
-    assert Lead.objects.for_org(org).filter(pk=response.json()["id"]).exists()
+    # Not a field a client may send: refused on that field, and nothing is created anywhere.
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"org": ["Unknown field."]}
+    assert not Lead.objects.unscoped().exists()
 
 
 def test_assignment_notifies_each_assignee_after_commit(
