@@ -49,7 +49,7 @@ def invitation_create(
     operator's shell), never into an API answer."""
     email = User.objects.normalize_email(email).strip().lower()
     if Membership.objects.for_org(org).filter(user__email__iexact=email, is_active=True).exists():
-        raise ValidationError({"email": ["This address is already a member."]}, code="invalid")
+        raise ValidationError({"email": ["This address is already a member."]})
     pending_invitations(org=org).filter(email=email).update(revoked_at=timezone.now())
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
@@ -112,7 +112,7 @@ def invitation_accept(
         .first()
     )
     if invitation is None or invitation.status != "pending":
-        raise ValidationError({"token": [INVALID_TOKEN_MESSAGE]}, code="invalid")
+        raise ValidationError({"token": [INVALID_TOKEN_MESSAGE]})
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is None:
         try:
@@ -124,7 +124,7 @@ def invitation_accept(
         )
     elif not user.is_active or not user.check_password(password):
         raise InvitationPasswordMismatch(
-            {"password": ["This address has an account: enter its password."]}, code="invalid"
+            {"password": ["This address has an account: enter its password."]}
         )
     membership = Membership.objects.for_org(invitation.org).filter(user=user).first()
     if membership is None:

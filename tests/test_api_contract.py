@@ -167,13 +167,11 @@ def test_created_resources_answer_with_their_location(admin_client):
     assert company["Location"].endswith(f"/api/leads/company/{company.json()['id']}/")
     team = admin_client.post("/api/teams/", {"name": "Sales"}, format="json")
     assert team["Location"].endswith(f"/api/teams/{team.json()['id']}/")
-    member = admin_client.post(
-        "/api/users/",
-        {"email": "new@example.com", "password": "a-long-password-123"},
-        format="json",
+    invitation = admin_client.post(
+        "/api/invitations/", {"email": "new@example.com", "role": "USER"}, format="json"
     )
-    assert member.status_code == 201, member.content
-    assert member["Location"].endswith(f"/api/users/{member.json()['id']}/")
+    assert invitation.status_code == 201, invitation.content
+    assert invitation["Location"].endswith(f"/api/invitations/{invitation.json()['id']}/")
 
     attachment = admin_client.post(
         f"/api/leads/{lead.json()['id']}/",
