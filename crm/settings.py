@@ -264,3 +264,66 @@ CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
 CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = max(
     1, min(10, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 3)
 )
+
+# --- Durability: outbox, relay, queues, self-healing imports, failure answers ---
+# Every side effect that leaves the database (Celery tasks: imports, e-mails, webhooks) is
+# first an outbox row written with the change; `manage.py outbox_relay` publishes what the
+# broker could not take and runs the periodic upkeep below. See docs/operations.md.
+INSTALLED_APPS.append("outbox")
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+# A pooled connection (DATABASE_CONN_MAX_AGE) is checked before reuse: no 500 after a
+# database restart.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Seconds between two relay rounds; rows younger than the grace are left to the process
+# that wrote them (it publishes right after its commit); failed publishes back off
+# exponentially up to the cap.
+OUTBOX_RELAY_INTERVAL_SECONDS = env_float("OUTBOX_RELAY_INTERVAL_SECONDS", 1.0)
+OUTBOX_RELAY_GRACE_SECONDS = env_float("OUTBOX_RELAY_GRACE_SECONDS", 2.0)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 10)
+# Published messages are kept this long (a redelivered e-mail task finds its row consumed).
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7)
+
+# One queue per kind of work, each served by its own workers (docs/operations.md).
+IMPORT_QUEUE = "imports"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "leads.tasks.*": {"queue": "notifications"},
+    "leads.imports.tasks.*": {"queue": IMPORT_QUEUE},
+    "webhooks.*": {"queue": "webhooks"},
+}
+# A broker that does not answer fails a publish fast (the outbox retries it).
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
+
+# Import jobs: a running job refreshes its heartbeat every IMPORT_HEARTBEAT_SECONDS; one
+# silent for IMPORT_STALL_SECONDS is `stalled` and the sweep (every IMPORT_SWEEP_SECONDS,
+# in the relay) re-queues it at its checkpoint. A queued job whose message has been out
+# for IMPORT_REQUEUE_SECONDS and is no longer in the broker gets a new one.
+IMPORT_HEARTBEAT_SECONDS = env_float("IMPORT_HEARTBEAT_SECONDS", 5.0)
+IMPORT_STALL_SECONDS = env_float("IMPORT_STALL_SECONDS", 30.0)
+IMPORT_SWEEP_SECONDS = env_float("IMPORT_SWEEP_SECONDS", 5.0)
+IMPORT_REQUEUE_SECONDS = env_float("IMPORT_REQUEUE_SECONDS", 15.0)
+# Longest wait between two retries of a job that met a database error.
+IMPORT_RETRY_MAX_SECONDS = env_int("IMPORT_RETRY_MAX_SECONDS", 30)
+# Import slots go round-robin over organizations, a chunk at a time.
+IMPORT_FAIR_SCHEDULING = env_bool("IMPORT_FAIR_SCHEDULING", True)
+# Uploaded files are removed this long after their job finished.
+IMPORT_FILE_RETENTION_HOURS = env_int("IMPORT_FILE_RETENTION_HOURS", 7 * 24)
+
+RELAY_PERIODIC = {
+    "leads.imports.healing.import_jobs_heal": IMPORT_SWEEP_SECONDS,
+    "leads.imports.healing.import_files_purge": 3600,
+    "outbox.services.outbox_purge": 3600,
+}
+
+# A cache that does not answer fails fast (503 or, for the capture rate limiter, open).
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+# Answer while the database or cache is unreachable.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 5)
+MIDDLEWARE.insert(1, "common.api.unavailable.ServiceUnavailableMiddleware")

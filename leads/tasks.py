@@ -3,8 +3,15 @@
 from celery import shared_task
 
 from leads import notifications
+from outbox.services import outbox_consume
 
 
-@shared_task(acks_late=True)
-def lead_assignment_notify(lead_id: str, org_id: str, user_ids: list[str]) -> int:
-    return notifications.lead_assignment_notify(lead_id=lead_id, org_id=org_id, user_ids=user_ids)
+@shared_task(bind=True, acks_late=True)
+def lead_assignment_notify(self, lead_id: str, org_id: str, user_ids: list[str]) -> int:
+    # The task id is its outbox row's: a second delivery of the message sends nothing.
+    return outbox_consume(
+        message_id=self.request.id,
+        handler=lambda: notifications.lead_assignment_notify(
+            lead_id=lead_id, org_id=org_id, user_ids=user_ids
+        ),
+    )
