@@ -59,9 +59,15 @@ def _send(message: OutboxMessage) -> None:
     options = {"task_id": str(message.pk)}
     if message.queue:
         options["queue"] = message.queue
-    # No publish retries here: a down broker must not hold the request or the relay;
-    # the row's own backoff retries it.
-    app.tasks[message.task].apply_async(args=message.args, retry=False, **options)
+    task = app.tasks[message.task]
+    if app.conf.task_always_eager:
+        task.apply_async(args=message.args, **options)
+        return
+    # One connection attempt and no publish retries: a down broker must not hold the request
+    # or the relay (kombu's default retries for ~6 s); the row's own backoff retries it.
+    transport_options = {**app.conf.broker_transport_options, "max_retries": 1}
+    with app.connection_for_write(transport_options=transport_options) as connection:
+        task.apply_async(args=message.args, connection=connection, retry=False, **options)
 
 
 def _mark_published(message: OutboxMessage) -> None:

@@ -142,15 +142,18 @@ def _fair_turn(job: ImportJob) -> ImportJob:
     return job
 
 
-def should_pause(job: ImportJob) -> bool:
-    """Checked after every committed chunk."""
+def pause_reason(job: ImportJob) -> str:
+    """Why the job should give its slot back now ('' if it should not)."""
     from celery.worker import state
 
-    if job.stop_requested or state.should_stop or state.should_terminate:
-        return True
+    stop = _jobs().filter(pk=job.pk).values_list("stop_requested", flat=True).first()
+    if stop or state.should_stop or state.should_terminate:
+        return "its worker is shutting down"
     if not fair_scheduling() or job.dry_run:
-        return False
-    return _waiting().exclude(org_id=job.org_id).filter(dry_run=False).exists()
+        return ""
+    if _waiting().exclude(org_id=job.org_id).filter(dry_run=False).exists():
+        return "another organization's import takes a turn"
+    return ""
 
 
 def job_requeue(*, job_id, reason: str) -> None:

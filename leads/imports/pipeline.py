@@ -7,11 +7,9 @@ measured on the 2-core benchmark machine: no gain, the cores are already busy.)
 
 from __future__ import annotations
 
-from celery.worker import state as worker_state
 from django.conf import settings
 from django.db import connection
 
-from leads.imports.healing import JobPaused, should_pause
 from leads.imports.models import ImportJob
 from leads.imports.write import ChunkInput, chunk_commit
 from leads.models import Lead
@@ -50,14 +48,6 @@ class SerialWriter:
         seen = self.seen if self.job.dry_run else {}
         self.job = chunk_commit(job=self.job, chunk=chunk, seen=seen)
         self.planner.after_chunk(self.job)
-        # Chunk boundaries are where a job gives its slot back: its worker is shutting down,
-        # or another organization waits for a turn. It resumes here, at its checkpoint.
-        if should_pause(self.job):
-            raise JobPaused(
-                "its worker is shutting down"
-                if self.job.stop_requested or worker_state.should_stop
-                else "another organization's import takes a turn"
-            )
 
     def submit(self, chunk: ChunkInput) -> None:
         self._commit(chunk)

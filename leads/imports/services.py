@@ -21,7 +21,14 @@ from rest_framework.exceptions import ValidationError
 from common.api.errors import PayloadTooLarge
 from common.models import Membership, Organization, User
 from leads.imports import parse
-from leads.imports.healing import Heartbeat, JobPaused, job_claim, job_enqueue, job_requeue
+from leads.imports.healing import (
+    Heartbeat,
+    JobPaused,
+    job_claim,
+    job_enqueue,
+    job_requeue,
+    pause_reason,
+)
 from leads.imports.models import FileKind, ImportIssue, ImportJob, ImportStatus, IssueKind
 from leads.imports.normalise import map_columns
 from leads.imports.pipeline import chunk_writer
@@ -131,6 +138,10 @@ def _run(job: ImportJob) -> ImportJob:
         done = job.rows_done
         with chunk_writer(job, seen) as writer:
             while batch := list(itertools.islice(rows, chunk_size)):
+                # Between two chunks (never after the last) a job may give its slot back:
+                # its worker is shutting down, or another organization waits for a turn.
+                if done > job.rows_done and (reason := pause_reason(writer.job)):
+                    raise JobPaused(reason)
                 done += len(batch)
                 if done > settings.IMPORT_MAX_ROWS:
                     raise parse.UnreadableFile(
