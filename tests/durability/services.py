@@ -165,3 +165,83 @@ def mails(mail_dir: Path) -> list[str]:
     if not mail_dir.exists():
         return []
     return [path.read_text(errors="replace") for path in sorted(mail_dir.iterdir())]
+
+
+class PostgresCluster:
+    """A PostgreSQL 15 cluster of the test's own (pg_createcluster), dropped afterwards."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.name = f"crmfault{self.port}"
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create(self) -> None:
+        subprocess.run(
+            [
+                "pg_createcluster",
+                "15",
+                self.name,
+                "-p",
+                str(self.port),
+                "--",
+                "--auth-host=trust",
+                "--auth-local=trust",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.start()
+
+    def start(self) -> None:
+        subprocess.run(["pg_ctlcluster", "15", self.name, "start"], check=True, capture_output=True)
+        wait_for(self.ready, 30, "the PostgreSQL cluster")
+
+    def stop(self) -> None:
+        subprocess.run(
+            ["pg_ctlcluster", "15", self.name, "stop", "-m", "fast"],
+            check=True,
+            capture_output=True,
+        )
+
+    def ready(self) -> bool:
+        return (
+            subprocess.run(
+                ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)], check=False
+            ).returncode
+            == 0
+        )
+
+    def drop(self) -> None:
+        subprocess.run(
+            ["pg_dropcluster", "--stop", "15", self.name], check=False, capture_output=True
+        )
+
+    def copy_schema(self, source_url: str, database: str) -> None:
+        """The test database's schema (already migrated): faster than running migrations."""
+        subprocess.run(
+            ["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", database],
+            check=True,
+            capture_output=True,
+        )
+        dump = subprocess.run(
+            ["pg_dump", "--schema-only", "--no-owner", source_url], check=True, capture_output=True
+        )
+        subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", self.url(database)],
+            input=dump.stdout,
+            check=True,
+            capture_output=True,
+        )
+
+    def query(self, database: str, sql: str, params=()):
+        import psycopg2
+
+        conn = psycopg2.connect(self.url(database), connect_timeout=2)
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        finally:
+            conn.close()
