@@ -262,7 +262,9 @@ def _resend_lost_messages() -> int:
     )
     if not waiting:
         return 0
-    missing = len(waiting) - _messages_in_broker()
+    # Every waiting job should have a message; the ones whose message is older than
+    # IMPORT_REQUEUE_SECONDS get the missing ones.
+    missing = _waiting().filter(claim="").count() - _messages_in_broker()
     for job_id in waiting[: max(0, missing)]:
         with transaction.atomic():
             job_enqueue(job=_jobs().get(pk=job_id))
