@@ -288,6 +288,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 OUTBOX_RELAY_INTERVAL_SECONDS = env_float("OUTBOX_RELAY_INTERVAL_SECONDS", 1.0)
 OUTBOX_RELAY_GRACE_SECONDS = env_float("OUTBOX_RELAY_GRACE_SECONDS", 2.0)
 OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 10)
+# A message whose consumer marks it consumed (e-mails) and did not within this many seconds
+# of its publish is published again (the broker may have lost it; consumers are idempotent).
+OUTBOX_REDELIVER_SECONDS = env_int("OUTBOX_REDELIVER_SECONDS", 300)
 # Published messages are kept this long (a redelivered e-mail task finds its row consumed).
 OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7)
 

@@ -35,4 +35,5 @@ def notify_newly_assigned(*, lead: Lead, before: set, after: set) -> None:
         outbox_enqueue(
             task="leads.tasks.lead_assignment_notify",
             args=[str(lead.pk), str(lead.org_id), new_ids],
+            redeliver=True,  # the task marks it consumed: sent once, even if Redis loses it
         )

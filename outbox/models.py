@@ -23,6 +23,10 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     published_on = models.DateTimeField(null=True, blank=True)
+    # Set by consumers that mark the row consumed (outbox_consume). Such a message still
+    # unconsumed OUTBOX_REDELIVER_SECONDS after its publish is published again: the broker
+    # may have lost it (restarted without its data).
+    redeliver = models.BooleanField(default=False)
     consumed_on = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -32,9 +32,14 @@ from outbox.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-def outbox_enqueue(*, task: str, args: list, queue: str = "") -> OutboxMessage:
-    """Record `task(*args)` in the current transaction; publish it after the commit."""
-    message = OutboxMessage.objects.create(task=task, args=args, queue=queue)
+def outbox_enqueue(
+    *, task: str, args: list, queue: str = "", redeliver: bool = False
+) -> OutboxMessage:
+    """Record `task(*args)` in the current transaction; publish it after the commit.
+
+    `redeliver`: the task marks its row consumed (outbox_consume); until it does, the relay
+    publishes it again every OUTBOX_REDELIVER_SECONDS."""
+    message = OutboxMessage.objects.create(task=task, args=args, queue=queue, redeliver=redeliver)
     transaction.on_commit(functools.partial(_publish_after_commit, message.pk))
     return message
 
@@ -109,23 +114,29 @@ def outbox_publish(*, message: OutboxMessage) -> bool:
 
 
 def outbox_relay_once(*, batch: int = 100) -> int:
-    """Publish the pending messages that are due; return how many were published.
+    """Publish the pending messages that are due, and again the consumable ones nobody
+    consumed in time; return how many were published.
 
     Rows younger than OUTBOX_RELAY_GRACE_SECONDS are left to the fast path of the process
     that wrote them. Several relays may run: rows are locked and skipped (PostgreSQL)."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.OUTBOX_RELAY_GRACE_SECONDS)
+    lost_before = now - timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
+    pending = OutboxMessage.objects.filter(
+        published_on__isnull=True, available_at__lte=now, created_on__lte=grace
+    ).order_by("available_at")
+    unconsumed = OutboxMessage.objects.filter(
+        redeliver=True, consumed_on__isnull=True, published_on__lt=lost_before
+    ).order_by("published_on")
     published = 0
-    with transaction.atomic():
-        pending = OutboxMessage.objects.filter(
-            published_on__isnull=True, available_at__lte=now, created_on__lte=grace
-        ).order_by("available_at")
-        if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True)
-        for message in pending[:batch]:
-            if not outbox_publish(message=message):
-                break  # the broker is down: the others wait for their own backoff
-            published += 1
+    for queryset in (pending, unconsumed):
+        with transaction.atomic():
+            if connection.features.has_select_for_update_skip_locked:
+                queryset = queryset.select_for_update(skip_locked=True)
+            for message in queryset[:batch]:
+                if not outbox_publish(message=message):
+                    return published  # the broker is down: the others wait their backoff
+                published += 1
     return published
 
 

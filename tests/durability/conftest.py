@@ -25,7 +25,10 @@ def fault_redis(tmp_path):
 
 
 def _reset_pools(app) -> None:
-    app.pool.force_close_all()
+    """Forget every broker connection pool (kombu keeps a registry per URL)."""
+    from kombu import pools
+
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 

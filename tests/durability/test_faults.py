@@ -158,20 +158,32 @@ def test_web_process_dying_between_commit_and_publish_loses_nothing(
     assert Lead.objects.for_org(org).count() == 21
 
 
-def test_redis_restarted_without_its_data_loses_no_queued_import(web_broker, upkeep, org, team):
-    client = client_for(team[0])
+def test_redis_restarted_without_its_data_loses_no_queued_import_or_e_mail(
+    web_broker, upkeep, org, team
+):
+    admin, member = team
+    client = client_for(admin)
     uploaded = _upload(client, _rows(25))
-    assert uploaded.status_code == 202
-    assert OutboxMessage.objects.get().published_on is not None  # in Redis, then lost
+    created = client.post(
+        "/api/leads/",
+        {"first_name": "A", "last_name": "B", "assigned_to": [str(member.user_id)]},
+        format="json",
+    )
+    assert (uploaded.status_code, created.status_code) == (202, 201)
+    # Both messages are in Redis (published), then lost with it.
+    assert not OutboxMessage.objects.filter(published_on__isnull=True).exists()
 
     web_broker.kill()
     web_broker.start()
     restarted = time.monotonic()
     upkeep()
     job = svc.wait_for(lambda: _finished(uploaded.json()["id"]), 30, "the import", upkeep.logs)
+    svc.wait_for(lambda: _sent(upkeep.mail_dir) == 1, 30, "the e-mail", upkeep.logs)
     assert (job.status, job.imported_count) == ("success", 25)
     assert time.monotonic() - restarted < 20
-    assert Lead.objects.for_org(org).count() == 25
+    assert Lead.objects.for_org(org).count() == 26
+    time.sleep(3)  # past another redelivery period: the consumed e-mail is not sent again
+    assert _sent(upkeep.mail_dir) == 1
 
 
 ROWS = 30_000

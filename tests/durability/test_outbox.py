@@ -127,3 +127,20 @@ def test_published_messages_are_purged_after_the_retention(settings):
     OutboxMessage.objects.create(task="t.c", published_on=timezone.now())
     assert services.outbox_purge() == 1
     assert sorted(OutboxMessage.objects.values_list("task", flat=True)) == ["t.b", "t.c"]
+
+
+def test_an_e_mail_not_consumed_in_time_is_published_again(broker, settings):
+    settings.OUTBOX_REDELIVER_SECONDS = 60
+    broker.down = False
+    long_ago = timezone.now() - timedelta(seconds=61)
+    lost = OutboxMessage.objects.create(task="t.lost", redeliver=True, published_on=long_ago)
+    OutboxMessage.objects.create(
+        task="t.done", redeliver=True, published_on=long_ago, consumed_on=long_ago
+    )
+    OutboxMessage.objects.create(task="t.token", published_on=long_ago)  # no consumer mark
+    OutboxMessage.objects.create(task="t.recent", redeliver=True, published_on=timezone.now())
+
+    assert services.outbox_relay_once() == 1
+    assert [task for task, _, _ in broker.sent] == ["t.lost"]
+    lost.refresh_from_db()
+    assert lost.published_on > long_ago  # the next redelivery waits another period
