@@ -317,6 +317,9 @@ IMPORT_REQUEUE_SECONDS = env_float("IMPORT_REQUEUE_SECONDS", 15.0)
 IMPORT_RETRY_MAX_SECONDS = env_int("IMPORT_RETRY_MAX_SECONDS", 30)
 # Import slots go round-robin over organizations, a chunk at a time.
 IMPORT_FAIR_SCHEDULING = env_bool("IMPORT_FAIR_SCHEDULING", True)
+# A new import of another organization starts after the running import's current chunk;
+# two long imports of different organizations alternate in slices of this many seconds.
+IMPORT_FAIR_SLICE_SECONDS = env_float("IMPORT_FAIR_SLICE_SECONDS", 10.0)
 # Uploaded files are removed this long after their job finished.
 IMPORT_FILE_RETENTION_HOURS = env_int("IMPORT_FILE_RETENTION_HOURS", 7 * 24)
 

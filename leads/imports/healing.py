@@ -151,7 +151,13 @@ def pause_reason(job: ImportJob) -> str:
         return "its worker is shutting down"
     if not fair_scheduling() or job.dry_run:
         return ""
-    if _waiting().exclude(org_id=job.org_id).filter(dry_run=False).exists():
+    # A new import of another organization gets the slot after this chunk; one that already
+    # had turns waits for a slice of IMPORT_FAIR_SLICE_SECONDS, so that two long imports
+    # alternate in slices rather than every chunk (each resume re-reads the file up to its
+    # checkpoint).
+    slice_start = timezone.now() - timedelta(seconds=settings.IMPORT_FAIR_SLICE_SECONDS)
+    others = _waiting().exclude(org_id=job.org_id).filter(dry_run=False)
+    if others.filter(Q(started_at__isnull=True) | Q(waiting_since__lt=slice_start)).exists():
         return "another organization's import takes a turn"
     return ""
 

@@ -155,3 +155,26 @@ def test_a_database_error_is_retried_never_taken_as_the_end(admin_client, org, m
     monkeypatch.undo()
     done = import_job_run(job_id=job_id, delivery="delivery-1")  # the retry: same message
     assert (done.status, done.imported_count, done.retries) == ("success", 7, 0)
+
+
+@pytest.mark.django_db
+def test_a_running_import_gives_its_slot_to_another_organization(org, other_org, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # fair scheduling is for real workers
+    settings.IMPORT_FAIR_SLICE_SECONDS = 10
+    running = ImportJobFactory(org=org, status=ImportStatus.RUNNING)
+    ImportJobFactory(org=org)  # its own organization's backlog never takes its slot
+    assert healing.pause_reason(running) == ""
+
+    resumed = ImportJobFactory(
+        org=other_org, started_at=timezone.now(), waiting_since=timezone.now()
+    )
+    assert healing.pause_reason(running) == ""  # a long import waits for its slice
+    resumed.waiting_since = timezone.now() - timedelta(seconds=11)
+    resumed.save()
+    assert "another organization" in healing.pause_reason(running)
+
+    resumed.delete()
+    ImportJobFactory(org=other_org)  # a new import: right after this chunk
+    assert "another organization" in healing.pause_reason(running)
+    settings.IMPORT_FAIR_SCHEDULING = False
+    assert healing.pause_reason(running) == ""
