@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test worker lint bench api-clients
+.PHONY: install run test worker relay lint bench api-clients
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,13 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Development: one worker for every queue (production runs one per queue: docs/operations.md).
 worker: install
-	$(VENV)/bin/celery -A crm worker --loglevel=info
+	$(VENV)/bin/celery -A crm worker -Q notifications,imports,webhooks,default --loglevel=info
+
+# Publishes what the broker could not take, heals stuck imports, removes expired files.
+relay: install
+	$(PY) manage.py outbox_relay
 
 lint: install $(API_TOOLS)
 	$(VENV)/bin/ruff check .

@@ -6,6 +6,7 @@ time left in the window.
 """
 
 import ipaddress
+import logging
 import math
 import time
 
@@ -13,6 +14,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 WINDOW_SECONDS = 60
+logger = logging.getLogger(__name__)
+# One warning per process and minute while the cache is down, not one per request.
+_last_warning = [0.0]
 
 
 def client_address(request) -> str:
@@ -38,9 +42,25 @@ def client_address(request) -> str:
 
 
 def hit(scope: str, identity: str, limit: int) -> int | None:
-    """Count one request; None if allowed, else the seconds until the window resets."""
+    """Count one request; None if allowed, else the seconds until the window resets.
+
+    With the cache unreachable the request is allowed (fail open, with a warning): losing a
+    visitor's submission is worse than a minute without rate limits."""
     if limit <= 0:
         return None
+    try:
+        return _count(scope, identity, limit)
+    except Exception as error:  # noqa: BLE001 - any cache failure: fail open
+        now = time.monotonic()
+        if now - _last_warning[0] >= WINDOW_SECONDS:
+            _last_warning[0] = now
+            logger.warning(
+                "Capture rate limits not applied: cache unavailable (%s).", type(error).__name__
+            )
+        return None
+
+
+def _count(scope: str, identity: str, limit: int) -> int | None:
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     key = f"capture:rate:{scope}:{identity}:{window}"

@@ -246,6 +246,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "crm@localhost")
+# Where django.core.mail.backends.filebased.EmailBackend writes the messages.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 
 LOGGING = {
     "version": 1,
@@ -319,9 +321,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = max(
 # --- Accounts of people: invitations, sessions, passwords, login throttling ---
 # Links in invitation and password-reset e-mails point at the sales app (`?token=...`).
 FRONTEND_URL = env_str("FRONTEND_URL", "http://127.0.0.1:8000").rstrip("/")
-# The file-based e-mail backend writes each message to this folder.
-if env_str("EMAIL_FILE_PATH"):
-    EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)
 # Django's reset tokens: valid this long, and void once the password changes.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 60 * 60)
@@ -351,3 +350,72 @@ if IS_PRODUCTION:
 # Response headers browsers let the sales SPA's JavaScript read: an attachment's file name,
 # when to retry, a version tag, and where a created resource lives.
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "ETag", "Location"]
+
+# --- Durability: outbox, relay, queues, self-healing imports, failure answers ---
+# Every side effect that leaves the database (Celery tasks: imports, e-mails, webhooks) is
+# first an outbox row written with the change; `manage.py outbox_relay` publishes what the
+# broker could not take and runs the periodic upkeep below. See docs/operations.md.
+INSTALLED_APPS.append("outbox")
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+# A pooled connection (DATABASE_CONN_MAX_AGE) is checked before reuse: no 500 after a
+# database restart.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Seconds between two relay rounds; rows younger than the grace are left to the process
+# that wrote them (it publishes right after its commit); failed publishes back off
+# exponentially up to the cap.
+OUTBOX_RELAY_INTERVAL_SECONDS = env_float("OUTBOX_RELAY_INTERVAL_SECONDS", 1.0)
+OUTBOX_RELAY_GRACE_SECONDS = env_float("OUTBOX_RELAY_GRACE_SECONDS", 2.0)
+OUTBOX_RETRY_MAX_SECONDS = env_int("OUTBOX_RETRY_MAX_SECONDS", 10)
+# A message whose consumer marks it consumed (e-mails) and did not within this many seconds
+# of its publish is published again (the broker may have lost it; consumers are idempotent).
+OUTBOX_REDELIVER_SECONDS = env_int("OUTBOX_REDELIVER_SECONDS", 300)
+# Published messages are kept this long (a redelivered e-mail task finds its row consumed).
+OUTBOX_RETENTION_DAYS = env_int("OUTBOX_RETENTION_DAYS", 7)
+
+# One queue per kind of work, each served by its own workers (docs/operations.md).
+IMPORT_QUEUE = "imports"
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "leads.tasks.*": {"queue": "notifications"},
+    "leads.imports.tasks.*": {"queue": IMPORT_QUEUE},
+    "webhooks.*": {"queue": "webhooks"},
+}
+# A broker that does not answer fails a publish fast (the outbox retries it).
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 2
+
+# Import jobs: a running job refreshes its heartbeat every IMPORT_HEARTBEAT_SECONDS; one
+# silent for IMPORT_STALL_SECONDS is `stalled` and the sweep (every IMPORT_SWEEP_SECONDS,
+# in the relay) re-queues it at its checkpoint. A queued job whose message has been out
+# for IMPORT_REQUEUE_SECONDS and is no longer in the broker gets a new one.
+IMPORT_HEARTBEAT_SECONDS = env_float("IMPORT_HEARTBEAT_SECONDS", 5.0)
+IMPORT_STALL_SECONDS = env_float("IMPORT_STALL_SECONDS", 30.0)
+IMPORT_SWEEP_SECONDS = env_float("IMPORT_SWEEP_SECONDS", 5.0)
+IMPORT_REQUEUE_SECONDS = env_float("IMPORT_REQUEUE_SECONDS", 15.0)
+# Longest wait between two retries of a job that met a database error.
+IMPORT_RETRY_MAX_SECONDS = env_int("IMPORT_RETRY_MAX_SECONDS", 30)
+# Import slots go round-robin over organizations, a chunk at a time.
+IMPORT_FAIR_SCHEDULING = env_bool("IMPORT_FAIR_SCHEDULING", True)
+# A new import of another organization starts after the running import's current chunk;
+# two long imports of different organizations alternate in slices of this many seconds.
+IMPORT_FAIR_SLICE_SECONDS = env_float("IMPORT_FAIR_SLICE_SECONDS", 10.0)
+# Uploaded files are removed this long after their job finished.
+IMPORT_FILE_RETENTION_HOURS = env_int("IMPORT_FILE_RETENTION_HOURS", 7 * 24)
+
+RELAY_PERIODIC = {
+    "leads.imports.healing.import_jobs_heal": IMPORT_SWEEP_SECONDS,
+    "leads.imports.healing.import_files_purge": 3600,
+    "outbox.services.outbox_purge": 3600,
+}
+
+# A cache that does not answer fails fast (503 or, for the capture rate limiter, open).
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+# Answer while the database or cache is unreachable.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 5)
+MIDDLEWARE.insert(1, "common.api.unavailable.ServiceUnavailableMiddleware")

@@ -5,6 +5,7 @@ from django.core.mail import send_mass_mail
 
 from leads.models import Lead
 from leads.selectors import active_members
+from outbox.services import outbox_enqueue
 
 
 def lead_assignment_notify(*, lead_id: str, org_id: str, user_ids: list[str]) -> int:
@@ -33,9 +34,12 @@ def one_line(text: str, limit: int = 200) -> str:
 
 
 def notify_newly_assigned(*, lead: Lead, before: set, after: set) -> None:
-    """Queue the e-mail for users in `after` but not `before`, once the transaction commits."""
-    from leads.tasks import lead_assignment_notify as task
-
+    """Queue the e-mail for users in `after` but not `before`: an outbox row in the caller's
+    transaction, published once it commits (or later by the relay, if the broker is down)."""
     new_ids = [str(user_id) for user_id in after - before]
     if new_ids:
-        task.delay_on_commit(str(lead.pk), str(lead.org_id), new_ids)
+        outbox_enqueue(
+            task="leads.tasks.lead_assignment_notify",
+            args=[str(lead.pk), str(lead.org_id), new_ids],
+            redeliver=True,  # the task marks it consumed: sent once, even if Redis loses it
+        )

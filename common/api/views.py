@@ -20,7 +20,8 @@ from common.models import Membership, Team
 
 
 class HealthView(APIView):
-    """Liveness and readiness: the database, and the broker when one is configured."""
+    """Liveness and readiness: the database, the cache, and the broker when one is
+    configured."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -32,6 +33,7 @@ class HealthView(APIView):
                 {
                     "status": serializers.CharField(),
                     "database": serializers.CharField(),
+                    "cache": serializers.CharField(),
                     "broker": serializers.CharField(),
                 },
             ),
@@ -40,13 +42,18 @@ class HealthView(APIView):
                 {
                     "status": serializers.CharField(),
                     "database": serializers.CharField(),
+                    "cache": serializers.CharField(),
                     "broker": serializers.CharField(),
                 },
             ),
         }
     )
     def get(self, request):
-        checks = {"database": _check_database(), "broker": _check_broker()}
+        checks = {
+            "database": _check_database(),
+            "cache": _check_cache(),
+            "broker": _check_broker(),
+        }
         healthy = all(value in {"ok", "not configured"} for value in checks.values())
         return Response(
             {"status": "ok" if healthy else "unavailable", **checks},
@@ -59,6 +66,16 @@ def _check_database() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         return "ok"
+    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+        return f"error: {type(error).__name__}"
+
+
+def _check_cache() -> str:
+    from django.core.cache import cache
+
+    try:
+        cache.set("health:probe", "1", timeout=10)
+        return "ok" if cache.get("health:probe") == "1" else "error: no read-back"
     except Exception as error:  # noqa: BLE001 - any failure means "not ready"
         return f"error: {type(error).__name__}"
 

@@ -102,6 +102,15 @@ class ImportJobSerializer(serializers.ModelSerializer):
     mapping = serializers.DictField(
         child=serializers.CharField(), read_only=True, help_text="The upload's `mapping`."
     )
+    health = serializers.ChoiceField(
+        choices=["ok", "retrying", "stalled"],
+        read_only=True,
+        help_text=(
+            "`retrying`: the last attempt met a database error and is retried with backoff; "
+            "`stalled`: its worker stopped (the job goes back to the queue at its checkpoint "
+            "within seconds); `ok` otherwise."
+        ),
+    )
     errors = ImportRowErrorSerializer(many=True, read_only=True)
     errors_truncated = serializers.BooleanField(read_only=True)
     errors_note = serializers.SerializerMethodField()
@@ -114,6 +123,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "health",
             "dry_run",
             "file_name",
             "file_kind",

@@ -5,6 +5,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from common.tenancy import OrgOwnedModel
 
@@ -76,6 +77,23 @@ class ImportJob(OrgOwnedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_on = models.DateTimeField(auto_now=True)
+    # Self-healing (leads.imports.healing): who runs the job and whether it is alive.
+    # `claim` is the id of the task delivery running it (a redelivery or retry of the same
+    # message carries the same id and resumes at once); `heartbeat_at` is refreshed while it
+    # runs, and a job whose heartbeat stops is handed back to the queue by the sweep.
+    claim = models.CharField(max_length=64, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set when the worker running the job shuts down: it stops at the next chunk boundary.
+    stop_requested = models.BooleanField(default=False)
+    # Fair scheduling: since when the job waits for a turn, and when it last got one.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    turn_at = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the outbox (the sweep re-sends lost messages).
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # Database errors retried in a row, and the last one (cleared by the next chunk).
+    retries = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         indexes = [
@@ -89,6 +107,18 @@ class ImportJob(OrgOwnedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in {ImportStatus.SUCCESS, ImportStatus.FAILED}
+
+    @property
+    def health(self) -> str:
+        """`stalled`: claimed by a worker whose heartbeat stopped (the sweep will re-queue
+        it); `retrying`: its last attempt met a database error and is retried; else `ok`."""
+        if self.is_finished:
+            return "ok"
+        if self.claim and self.heartbeat_at is not None:
+            age = (timezone.now() - self.heartbeat_at).total_seconds()
+            if age > settings.IMPORT_STALL_SECONDS:
+                return "stalled"
+        return "retrying" if self.retries else "ok"
 
 
 class IssueKind(models.TextChoices):

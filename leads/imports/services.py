@@ -14,13 +14,21 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from common.api.errors import PayloadTooLarge
 from common.models import Membership, Organization, User
 from leads.imports import parse
+from leads.imports.healing import (
+    Heartbeat,
+    JobPaused,
+    job_claim,
+    job_enqueue,
+    job_requeue,
+    pause_reason,
+)
 from leads.imports.models import (
     FileKind,
     ImportIssue,
@@ -63,27 +71,36 @@ def import_job_create(
     except parse.UnreadableFile as exc:
         raise ValidationError({"leads_file": [str(exc)]}, code="unsupported_file") from exc
 
-    from leads.imports.tasks import lead_import_run
-
-    with transaction.atomic():
-        job = ImportJob(
-            org=org,
-            created_by=by,
-            dry_run=dry_run,
-            mapping=mapping or {},
-            on_duplicate=on_duplicate,
-            file_name=(upload.name or "")[:255],
-            file_kind=kind,
-        )
-        job.file.save(upload.name or f"import.{kind}", upload, save=False)
-        job.save()
-        lead_import_run.delay_on_commit(str(job.pk))
+    job = ImportJob(
+        org=org,
+        created_by=by,
+        dry_run=dry_run,
+        mapping=mapping or {},
+        on_duplicate=on_duplicate,
+        file_name=(upload.name or "")[:255],
+        file_kind=kind,
+        waiting_since=timezone.now(),
+    )
+    job.file.save(upload.name or f"import.{kind}", upload, save=False)
+    try:
+        with transaction.atomic():
+            job.save()
+            # The task is an outbox row of this transaction: the job cannot stay queued
+            # with no message, whatever happens to the broker or this process.
+            job_enqueue(job=job)
+    except BaseException:
+        job.file.delete(save=False)  # a job that was not created leaves no file behind
+        raise
     return job
 
 
-def import_job_run(*, job_id) -> ImportJob | None:
-    """Process a job to its end, from its checkpoint. Safe to call again at any time."""
-    job = ImportJob.objects.unscoped().select_related("org").filter(pk=job_id).first()
+def import_job_run(*, job_id, delivery: str | None = None, worker: str = "") -> ImportJob | None:
+    """Process a job to its end, from its checkpoint. Safe to call again at any time.
+
+    `delivery` is the task message's id (None for a direct call): see healing.job_claim,
+    which may pick another organization's job whose turn it is. Database errors propagate
+    (the task retries them); any other crash fails the job rather than leaving it running."""
+    job = job_claim(job_id=job_id, delivery=delivery, worker=worker)
     if job is None or job.is_finished:
         return job
     # The process's long-lived objects (Django, openpyxl, metadata) are set aside from the
@@ -92,12 +109,18 @@ def import_job_run(*, job_id) -> ImportJob | None:
     gc.collect()
     gc.freeze()
     try:
-        return _run(job)
+        with Heartbeat(job):
+            return _run(job)
     except JobSuperseded:
         logger.info("Import %s: another delivery of the task is processing it.", job.pk)
         return None
+    except JobPaused as pause:
+        job_requeue(job_id=job.pk, reason=str(pause))
+        return _jobs_get(job.pk)
     except parse.UnreadableFile as exc:
         return _finish(job, ImportStatus.FAILED, reason=str(exc))
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: retried, never taken as the job's end
     except Exception:  # a job must never stay `running` after a crash
         logger.exception("Import %s crashed.", job.pk)
         return _finish(
@@ -105,6 +128,10 @@ def import_job_run(*, job_id) -> ImportJob | None:
         )
     finally:
         gc.unfreeze()
+
+
+def _jobs_get(job_id) -> ImportJob:
+    return ImportJob.objects.unscoped().get(pk=job_id)
 
 
 def _run(job: ImportJob) -> ImportJob:
@@ -115,7 +142,7 @@ def _run(job: ImportJob) -> ImportJob:
     seen: dict[str, int] = {}
     with parse.open_table(path, job.file_kind) as table:
         columns = map_columns(table.header, job.mapping)
-        if job.status == ImportStatus.QUEUED:
+        if job.started_at is None:
             _prepare(job, path, table, columns)
         elif job.dry_run and job.rows_done:
             # A dry run keeps no state outside memory; restarting it from the top is exact.
@@ -129,6 +156,10 @@ def _run(job: ImportJob) -> ImportJob:
         done = job.rows_done
         with chunk_writer(job, seen) as writer:
             while batch := list(itertools.islice(rows, chunk_size)):
+                # Between two chunks (never after the last) a job may give its slot back:
+                # its worker is shutting down, or another organization waits for a turn.
+                if done > job.rows_done and (reason := pause_reason(writer.job)):
+                    raise JobPaused(reason)
                 done += len(batch)
                 if done > settings.IMPORT_MAX_ROWS:
                     raise parse.UnreadableFile(
@@ -221,8 +252,10 @@ def _finish(job: ImportJob, status: str, reason: str = "") -> ImportJob:
         job.refresh_from_db()
     job.status = status
     job.failure_reason = reason
+    job.claim = ""
+    job.heartbeat_at = None
     job.finished_at = timezone.now()
-    fields = ["status", "failure_reason", "finished_at", "updated_on"]
+    fields = ["status", "failure_reason", "finished_at", "claim", "heartbeat_at", "updated_on"]
     if status == ImportStatus.SUCCESS:
         job.total_rows = job.rows_done
         fields.append("total_rows")

@@ -52,7 +52,11 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         locked = ImportJob.objects.unscoped().select_for_update().get(pk=job.pk)
-        if locked.rows_done != job.rows_done or locked.status != ImportStatus.RUNNING:
+        if (
+            locked.rows_done != job.rows_done
+            or locked.status != ImportStatus.RUNNING
+            or locked.claim != job.claim
+        ):
             raise JobSuperseded(str(job.pk))
         # Serialises duplicate detection between imports of the same organization.
         list(Organization.objects.select_for_update().filter(pk=org.pk).values_list("pk"))
@@ -74,7 +78,19 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
         locked.updated_count += len(to_update)
         locked.failed_count += chunk.failed
         locked.duplicate_count += duplicates
-        locked.save(update_fields=[*ImportJob.CHECKPOINT_FIELDS, "updated_on"])
+        # A committed chunk is also a heartbeat, and ends any run of database errors.
+        locked.heartbeat_at = timezone.now()
+        locked.retries = 0
+        locked.last_error = ""
+        locked.save(
+            update_fields=[
+                *ImportJob.CHECKPOINT_FIELDS,
+                "heartbeat_at",
+                "retries",
+                "last_error",
+                "updated_on",
+            ]
+        )
     return locked
 
 

@@ -8,6 +8,7 @@ from leads.imports import services
 from leads.imports.models import ImportJob, ImportStatus
 from leads.imports.services import import_job_run
 from leads.models import Lead
+from outbox.models import OutboxMessage
 from tests.conftest import client_for
 from tests.imports.conftest import UPLOAD_URL, csv_bytes, upload
 from tests.imports.factories import ImportIssueFactory, ImportJobFactory
@@ -32,10 +33,7 @@ def test_without_broker_the_post_answers_the_finished_job_201(admin_client, org)
 
 
 def test_with_a_broker_the_post_answers_202_queued(admin_client, org, monkeypatch):
-    queued = []
-    monkeypatch.setattr(
-        "leads.imports.tasks.lead_import_run.delay_on_commit", lambda job_id: queued.append(job_id)
-    )
+    monkeypatch.setattr("outbox.services._publish_after_commit", lambda message_id: None)
 
     response = admin_client.post(
         UPLOAD_URL,
@@ -45,6 +43,8 @@ def test_with_a_broker_the_post_answers_202_queued(admin_client, org, monkeypatc
 
     assert response.status_code == 202
     body = response.json()
+    # The task is an outbox row written with the job: durable whatever the broker does.
+    queued = [m.args[0] for m in OutboxMessage.objects.filter(task__endswith="lead_import_run")]
     assert body["status"] == "queued" and queued == [body["id"]]
     assert body["progress"]["rows_processed"] == 0
     # The task needs nothing but the id.
@@ -108,7 +108,7 @@ def test_interrupted_job_resumes_from_its_checkpoint_without_loss_or_doubles(
         return real_commit(**kwargs)
 
     monkeypatch.setattr("leads.imports.pipeline.chunk_commit", commit_then_die)
-    monkeypatch.setattr("leads.imports.tasks.lead_import_run.delay_on_commit", lambda job_id: None)
+    monkeypatch.setattr("outbox.services._publish_after_commit", lambda message_id: None)
     response = admin_client.post(
         UPLOAD_URL,
         {"leads_file": SimpleUploadedFile("leads.csv", csv_bytes(rows))},
@@ -134,7 +134,7 @@ def test_interrupted_job_resumes_from_its_checkpoint_without_loss_or_doubles(
 
 
 def test_superseded_delivery_stops_without_writing(admin_client, org, monkeypatch):
-    monkeypatch.setattr("leads.imports.tasks.lead_import_run.delay_on_commit", lambda job_id: None)
+    monkeypatch.setattr("outbox.services._publish_after_commit", lambda message_id: None)
     response = admin_client.post(
         UPLOAD_URL,
         {"leads_file": SimpleUploadedFile("leads.csv", csv_bytes(ROWS))},
