@@ -35,6 +35,7 @@ ERROR_CODES: dict[str, str] = {
     "last_admin": "An organization must keep at least one active admin.",
     "api_key_revoked": "A revoked key cannot be rotated.",
     "throttled": "Rate limited; retry after `Retry-After` seconds.",
+    "service_unavailable": "The database or cache is unreachable; retry after `Retry-After`.",
     "server_error": "An unexpected server error (never for bad input).",
 }
 
