@@ -20,4 +20,5 @@ RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(
 
 USER 10001
 EXPOSE 8000
-CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Sync workers: publish this only behind the buffering proxy (deploy/nginx, docker-compose.yml).
+CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py"]

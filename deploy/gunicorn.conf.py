@@ -1,0 +1,28 @@
+"""gunicorn settings for production (the Dockerfile and docker-compose.yml use this file).
+
+Sync workers, one request at a time each: they are only safe behind a buffering proxy
+(deploy/nginx), which reads a request whole before passing it on and takes the answer at
+once, so a slow client never holds a worker. Command-line flags override anything here
+(`gunicorn -c deploy/gunicorn.conf.py --workers 5`), as does GUNICORN_CMD_ARGS.
+"""
+
+wsgi_app = "crm.wsgi:application"
+bind = "0.0.0.0:8000"
+worker_class = "sync"
+# Two per core is the usual start for a database-bound app; raise with --workers.
+workers = 3
+# A request still running after this many seconds has its worker killed and replaced (the
+# client gets a 502 from the proxy). Imports run in Celery, so no request needs long.
+timeout = 30
+# On SIGTERM, workers finish the request in hand for up to this long before being killed;
+# docker-compose.yml's stop_grace_period leaves room for it.
+graceful_timeout = 25
+# Replacing workers now and then bounds the damage of a slow memory leak.
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-"
+# The proxy's own log has the client's address; this one shows what the app answered.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# gunicorn's runtime control socket (gunicornc) is not used; without it, several servers on
+# one machine (tests, CI) do not compete for the same socket path in the home directory.
+control_socket_disable = True
