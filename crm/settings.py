@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "leads",
     "leads.imports",
     "capture",
+    "changelog",
 ]
 
 MIDDLEWARE = [

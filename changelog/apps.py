@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChangelogConfig(AppConfig):
+    name = "changelog"
+    verbose_name = "Change log"
