@@ -384,6 +384,7 @@ IMPORT_QUEUE = "imports"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "leads.tasks.*": {"queue": "notifications"},
+    "common.tasks.*": {"queue": "notifications"},
     "leads.imports.tasks.*": {"queue": IMPORT_QUEUE},
     "webhooks.*": {"queue": "webhooks"},
 }
