@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,25 +24,35 @@ from leads.api.serializers import (
     LeadActivitySerializer,
     LeadCreateSerializer,
     LeadDetailSerializer,
+    LeadExportQuerySerializer,
     LeadListQuerySerializer,
     LeadListResponseSerializer,
     LeadSerializer,
     LeadWriteSerializer,
 )
 from leads.conversion import lead_convert
+from leads.exports import csv_stream, export_rows, xlsx_stream
 from leads.filters import LeadFilterSet
 from leads.models import Attachment, Comment, Lead
 
-PAGE_PARAMETERS = [
-    OpenApiParameter(
-        "limit",
-        OpenApiTypes.INT,
-        description="Leads per list (open and closed each); default 10, at most 100.",
-    ),
-    OpenApiParameter(
-        "offset", OpenApiTypes.INT, description="Leads to skip in each list; default 0."
-    ),
-]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    """The list's filters, documented on the export too (the schema generator adds a
+    filter set's parameters to list operations only)."""
+    parameters = []
+    for name, field in LeadFilterSet.base_filters.items():
+        choices = getattr(field, "extra", {}).get("choices")
+        parameters.append(
+            OpenApiParameter(
+                name,
+                OpenApiTypes.UUID if name == "assigned_to" else OpenApiTypes.STR,
+                description=field.extra.get("help_text", ""),
+                enum=[value for value, _label in choices] if choices else None,
+            )
+        )
+    return parameters
 
 
 class LeadViewSet(OrgScopedGenericViewSet):
@@ -83,15 +94,22 @@ class LeadViewSet(OrgScopedGenericViewSet):
             "add_activity": LeadActivitySerializer,
         }.get(self.action, LeadSerializer)
 
+    def perform_content_negotiation(self, request, force=False):
+        # The export's `format` names the file type, not one of DRF's renderers.
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
     @extend_schema(
         operation_id="leads_list",
-        parameters=PAGE_PARAMETERS,
+        parameters=[LeadListQuerySerializer],
         responses=LeadListResponseSerializer,
     )
     def list(self, request):
-        """List leads, newest first, split into open and closed. Converted leads never
-        appear. `limit`/`offset` cut each of the two lists; the counts are the totals of
-        the filtered leads. An unknown `status` or a malformed `assigned_to` is a 400."""
+        """List leads, newest first unless `ordering` says otherwise, split into open and
+        closed. Converted leads never appear. `limit` cuts each of the two lists; `cursor`
+        (from `next_cursor`) continues both where the last page ended, at the same cost at
+        any depth, while `offset` costs more the deeper it goes. Counts are exact up to
+        10,000; beyond that `counts_exact` is false and a count means "more than 10,000".
+        An unknown `status`, `ordering` or `cursor`, or a malformed `assigned_to`, is a 400."""
         query = LeadListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = selectors.lead_list(
@@ -99,8 +117,42 @@ class LeadViewSet(OrgScopedGenericViewSet):
             filtered=self.filter_queryset(self.get_queryset()),
             limit=query.validated_data["limit"],
             offset=query.validated_data["offset"],
+            ordering=query.validated_data["ordering"],
+            cursor=query.validated_data.get("cursor"),
         )
         return Response(LeadListResponseSerializer(page).data)
+
+    @extend_schema(
+        operation_id="leads_export",
+        parameters=[LeadExportQuerySerializer, *_filter_parameters()],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="UTF-8 CSV with a header row."
+            ),
+            (200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="A workbook."),
+        },
+    )
+    def export(self, request):
+        """Every lead the list shows with the same filters, open and closed, as one CSV or
+        XLSX file (no limit), streamed. The columns are the import's, so the file imports
+        back. Cells that a spreadsheet would run as formulas start with `'`."""
+        query = LeadExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = export_rows(
+            leads=self.filter_queryset(self.get_queryset()),
+            ordering=query.validated_data["ordering"],
+        )
+        kind = query.validated_data["format"]
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        if kind == "xlsx":
+            response = StreamingHttpResponse(xlsx_stream(rows), content_type=XLSX_TYPE)
+        else:
+            response = StreamingHttpResponse(
+                csv_stream(rows), content_type="text/csv; charset=utf-8"
+            )
+        response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.{kind}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @extend_schema(
         operation_id="leads_create",
