@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -184,8 +185,12 @@ class LeadViewSet(OrgScopedGenericViewSet):
                 auto_convert=auto_convert,
                 **relations,
             )
-            if upload is not None:
+            attachment = (
                 services.attachment_create(lead=lead, by=request.user, upload=upload)
+                if upload is not None
+                else None
+            )
+        services.remember_related(lead, "attachments", [attachment] if attachment else [])
         return Response(self._render(lead), status=status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer)
@@ -277,13 +282,23 @@ class LeadViewSet(OrgScopedGenericViewSet):
         )
 
     def _render(self, lead):
-        fresh = (
-            Lead.objects.for_org(self.organization)
-            .select_related("converted_account")
-            .prefetch_related("contacts", "assigned_to", "teams", "tags", "attachments")
-            .get(pk=lead.pk)
-        )
-        return LeadSerializer(fresh, context=self.get_serializer_context()).data
+        """The written lead as LeadSerializer renders it. The services keep what they wrote
+        on the instance; only the associations a write did not touch are read here."""
+        known = getattr(lead, "_prefetched_objects_cache", {})
+        missing = [
+            name for name in ("contacts", "assigned_to", "teams", "tags") if name not in known
+        ]
+        if "attachments" not in known:
+            missing.append(
+                Prefetch(
+                    "attachments",
+                    queryset=Attachment.objects.unscoped()
+                    .select_related("created_by")
+                    .order_by("created_on"),
+                )
+            )
+        prefetch_related_objects([lead], *missing)
+        return LeadSerializer(lead, context=self.get_serializer_context()).data
 
 
 def _refuse_oversized_body(request) -> None:
