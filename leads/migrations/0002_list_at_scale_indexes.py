@@ -24,6 +24,13 @@ TRIGRAM_INDEXES = {
 }
 
 
+def lift_statement_timeout(apps, schema_editor):
+    # Building indexes over a large table takes longer than a request may
+    # (DATABASE_STATEMENT_TIMEOUT_MS); this connection only runs migrations.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET statement_timeout = 0")
+
+
 def create_trigram_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -50,6 +57,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(lift_statement_timeout, migrations.RunPython.noop),
         TrigramExtension(),
         migrations.RunPython(create_trigram_indexes, drop_trigram_indexes),
         migrations.RemoveIndex(
