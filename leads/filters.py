@@ -1,7 +1,7 @@
 """Query filters of the lead list. Invalid values are a 400, never a silently wider result."""
 
 import django_filters
-from django.db.models import F, Func, Q
+from django.db.models import Exists, F, Func, OuterRef, Q
 from django.db.models.functions import Lower
 
 from common.models import Tag
@@ -84,9 +84,10 @@ class LeadFilterSet(django_filters.FilterSet):
         return queryset.filter(match)
 
     def filter_assigned_to(self, queryset, name, value):
-        # A subquery rather than a join: a lead never appears twice.
-        assigned = Lead.assigned_to.through.objects.filter(user_id=value).values("lead_id")
-        return queryset.filter(pk__in=assigned)
+        # EXISTS rather than a join (a lead never appears twice) or an IN list (which
+        # PostgreSQL re-scans per row once the user's assignments outgrow work_mem).
+        assigned = Lead.assigned_to.through.objects.filter(lead_id=OuterRef("pk"), user_id=value)
+        return queryset.filter(Exists(assigned))
 
     def filter_tags(self, queryset, name, value):
         names = {part.strip().lower() for part in value.split(",") if part.strip()}
