@@ -26,9 +26,9 @@ TRIGRAM_INDEXES = {
 
 def lift_statement_timeout(apps, schema_editor):
     # Building indexes over a large table takes longer than a request may
-    # (DATABASE_STATEMENT_TIMEOUT_MS); this connection only runs migrations.
+    # (DATABASE_STATEMENT_TIMEOUT_MS). LOCAL: for this migration's transaction only.
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("SET statement_timeout = 0")
+        schema_editor.execute("SET LOCAL statement_timeout = 0")
 
 
 def create_trigram_indexes(apps, schema_editor):

@@ -215,3 +215,14 @@ def test_list_variant_query_count(query, role, admin_membership, user_membership
             )
         assert response.status_code == 200
         assert len(queries) <= expected
+
+
+@pytest.mark.postgres
+def test_every_connection_carries_the_statement_timeout(settings):
+    """A runaway query ends in the database, not only in the web worker that gave up."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+        (value,) = cursor.fetchone()
+    assert int(value) == settings.DATABASE_STATEMENT_TIMEOUT_MS > 0
