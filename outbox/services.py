@@ -40,14 +40,12 @@ def outbox_enqueue(
     `redeliver`: the task marks its row consumed (outbox_consume); until it does, the relay
     publishes it again every OUTBOX_REDELIVER_SECONDS."""
     message = OutboxMessage.objects.create(task=task, args=args, queue=queue, redeliver=redeliver)
-    transaction.on_commit(functools.partial(_publish_after_commit, message.pk))
+    transaction.on_commit(functools.partial(_publish_after_commit, message))
     return message
 
 
-def _publish_after_commit(message_id) -> None:
-    message = OutboxMessage.objects.filter(pk=message_id).first()
-    if message is None:
-        return
+def _publish_after_commit(message: OutboxMessage) -> None:
+    # The row was written by this very transaction: no need to read it back.
     if settings.CELERY_TASK_ALWAYS_EAGER:
         # In-process: the task runs now and its failure propagates, as a direct call would.
         _mark_published(message)
