@@ -175,10 +175,13 @@ def _load(position, ordering):
     return [value, uuid.UUID(str(pk))]
 
 
-def capped_count(queryset: QuerySet) -> tuple[int, bool]:
-    """(count, exact): exact up to COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT, False),
-    meaning "more than that many". Reads at most COUNT_EXACT_LIMIT + 1 rows."""
-    counted = queryset.order_by()[: COUNT_EXACT_LIMIT + 1].count()
+def capped_count(*parts: QuerySet) -> tuple[int, bool]:
+    """(count, exact) of the union of disjoint querysets, in one query: exact up to
+    COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT, False), meaning "more than that many".
+    Reads at most COUNT_EXACT_LIMIT + 1 rows, taking the parts in turn (UNION ALL)."""
+    first, *others = [part.order_by().values("pk") for part in parts]
+    combined = first.union(*others, all=True) if others else first
+    counted = combined[: COUNT_EXACT_LIMIT + 1].count()
     if counted > COUNT_EXACT_LIMIT:
         return COUNT_EXACT_LIMIT, False
     return counted, True
