@@ -179,8 +179,13 @@ def capped_count(*parts: QuerySet) -> tuple[int, bool]:
     """(count, exact) of the union of disjoint querysets, in one query: exact up to
     COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT, False), meaning "more than that many".
     Reads at most COUNT_EXACT_LIMIT + 1 rows, taking the parts in turn (UNION ALL)."""
-    first, *others = [part.order_by().values("pk") for part in parts]
-    combined = first.union(*others, all=True) if others else first
+    if len(parts) == 1:
+        combined = parts[0].order_by()
+    else:
+        # A constant, not the id: a part answered by an index without the id (a USER
+        # member's own leads by status) is then counted from the index alone.
+        first, *others = [part.order_by().annotate(one=Value(1)).values("one") for part in parts]
+        combined = first.union(*others, all=True)
     counted = combined[: COUNT_EXACT_LIMIT + 1].count()
     if counted > COUNT_EXACT_LIMIT:
         return COUNT_EXACT_LIMIT, False
