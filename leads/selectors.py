@@ -36,11 +36,11 @@ def leads_visible_to(*, membership: Membership, queryset: QuerySet | None = None
 
 
 def visible_parts(*, membership: Membership, queryset: QuerySet) -> list[QuerySet]:
-    """`leads_visible_to` as disjoint querysets whose union it is, each answered by an index
-    of its own: for ADMIN the queryset itself; for USER the leads they created, and the leads
-    assigned to them that they did not create. Counting the parts one after the other reads
-    only the member's leads, where the OR of `leads_visible_to` tests every lead of the
-    organization in turn until enough of them match."""
+    """`leads_visible_to` as disjoint querysets whose union it is: for ADMIN the queryset
+    itself; for USER the leads they created (an (org, created_by, status) index of their
+    own) and the leads assigned to them that they did not create (from the link table).
+    Counting the parts one after the other reads the member's leads, where the OR of
+    `leads_visible_to` tests every lead of the organization in turn until enough match."""
     if membership.is_admin:
         return [queryset]
     user_id = membership.user_id

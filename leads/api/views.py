@@ -110,8 +110,8 @@ class LeadViewSet(OrgScopedGenericViewSet):
             return selectors.lead_detail_queryset(membership=self.membership, queryset=queryset)
         if self.action == "list":
             # lead_list applies the member's visibility itself: it counts a USER member's
-            # leads as two disjoint halves (created by them, assigned to them), each of which
-            # an index answers, instead of one OR that probes every lead of the organization.
+            # leads as two disjoint parts (created by them; assigned to them and not created
+            # by them) instead of one OR that tests every lead of the organization.
             return queryset
         return selectors.leads_visible_to(membership=self.membership, queryset=queryset)
 
