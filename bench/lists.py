@@ -13,8 +13,9 @@ with the web worker's peak memory) and, unless BENCH_LISTS_XLSX=0, as XLSX.
 Environment: BENCH_LISTS_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/
 crm_scale_bench; created here, dropped at the end unless BENCH_LISTS_KEEP=1, which also
 reuses an already seeded database), BENCH_LISTS_SIZES (default 10000,100000,1000000),
-BENCH_LISTS_SAMPLES (default 30), BENCH_LISTS_PARTS (default requests,export). Every loop is
-bounded.
+BENCH_LISTS_SAMPLES (default 30), BENCH_LISTS_PARTS (default requests,export),
+BENCH_LISTS_REQUESTS (comma-separated parts of request labels: only those requests are
+timed; default all), BENCH_LISTS_SEED_ONLY=1 (seed, then stop). Every loop is bounded.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ SIZES = [int(n) for n in os.environ.get("BENCH_LISTS_SIZES", "10000,100000,10000
 SAMPLES = int(os.environ.get("BENCH_LISTS_SAMPLES", "30"))
 KEEP = os.environ.get("BENCH_LISTS_KEEP") == "1"
 XLSX = os.environ.get("BENCH_LISTS_XLSX", "1") != "0"
+ONLY = [part for part in os.environ.get("BENCH_LISTS_REQUESTS", "").split(",") if part]
 USERS_PER_ORG = 25
 TAGS_PER_ORG = 40
 
@@ -566,6 +568,8 @@ def _measure(orgs, port) -> dict:
             None: {},
         }
         for label, method, path, body, role in _requests(entry, client, headers):
+            if ONLY and not any(part in label for part in ONLY):
+                continue
             for _ in range(3):  # warm-up
                 client.send(method, path, headers[role], body)
             times = []

@@ -175,10 +175,18 @@ def _load(position, ordering):
     return [value, uuid.UUID(str(pk))]
 
 
-def capped_count(queryset: QuerySet) -> tuple[int, bool]:
-    """(count, exact): exact up to COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT, False),
-    meaning "more than that many". Reads at most COUNT_EXACT_LIMIT + 1 rows."""
-    counted = queryset.order_by()[: COUNT_EXACT_LIMIT + 1].count()
+def capped_count(*parts: QuerySet) -> tuple[int, bool]:
+    """(count, exact) of the union of disjoint querysets, in one query: exact up to
+    COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT, False), meaning "more than that many".
+    Reads at most COUNT_EXACT_LIMIT + 1 rows, taking the parts in turn (UNION ALL)."""
+    if len(parts) == 1:
+        combined = parts[0].order_by()
+    else:
+        # A constant, not the id: a part answered by an index without the id (a USER
+        # member's own leads by status) is then counted from the index alone.
+        first, *others = [part.order_by().annotate(one=Value(1)).values("one") for part in parts]
+        combined = first.union(*others, all=True)
+    counted = combined[: COUNT_EXACT_LIMIT + 1].count()
     if counted > COUNT_EXACT_LIMIT:
         return COUNT_EXACT_LIMIT, False
     return counted, True

@@ -71,6 +71,8 @@ class Lead(OrgOwnedModel, Address):
             models.Index(fields=["org", "email_normalized"], name="lead_org_email_idx"),
             models.Index(fields=["org", "source"], name="lead_org_source_idx"),
             models.Index(fields=["org", "city"], name="lead_org_city_idx"),
+            # A USER member's own leads by status: their list's counts read this index only.
+            models.Index(fields=["org", "created_by", "status"], name="lead_org_creator_idx"),
         ]
 
     def __str__(self):

@@ -35,6 +35,22 @@ def leads_visible_to(*, membership: Membership, queryset: QuerySet | None = None
     return queryset.filter(Q(created_by_id=membership.user_id) | Exists(assigned))
 
 
+def visible_parts(*, membership: Membership, queryset: QuerySet) -> list[QuerySet]:
+    """`leads_visible_to` as disjoint querysets whose union it is: for ADMIN the queryset
+    itself; for USER the leads they created (an (org, created_by, status) index of their
+    own) and the leads assigned to them that they did not create (from the link table).
+    Counting the parts one after the other reads the member's leads, where the OR of
+    `leads_visible_to` tests every lead of the organization in turn until enough match."""
+    if membership.is_admin:
+        return [queryset]
+    user_id = membership.user_id
+    assigned = Lead.assigned_to.through.objects.filter(lead_id=OuterRef("pk"), user_id=user_id)
+    return [
+        queryset.filter(created_by_id=user_id),
+        queryset.filter(Exists(assigned)).exclude(created_by_id=user_id),
+    ]
+
+
 def comments_visible_to(*, membership: Membership, queryset: QuerySet) -> QuerySet:
     """Comments on leads the member can see."""
     if membership.is_admin:
@@ -80,15 +96,22 @@ def lead_list(
     ordering: str = "-created_on",
     cursor: Cursor | None = None,
 ) -> LeadListPage:
-    """Both pages (open and closed) of an already filtered queryset, their totals, and the
-    picker catalogues. The number of queries does not depend on the page size, and no
-    query reads more than a page, a capped count, or a catalogue's bounded index range."""
+    """Both pages (open and closed) of an already filtered queryset of the organization's
+    leads (the member's visibility is applied here), their totals, and the picker
+    catalogues. The number of queries does not depend on the page size, and no query reads
+    more than a page, a capped count, or a catalogue's bounded index range."""
     org = membership.org
-    active = filtered.exclude(status=LeadStatus.CONVERTED)
     is_closed = Q(status=LeadStatus.CLOSED)
+    parts = [
+        part.exclude(status=LeadStatus.CONVERTED)
+        for part in visible_parts(membership=membership, queryset=filtered)
+    ]
+    open_count, open_exact = capped_count(*(part.exclude(is_closed) for part in parts))
+    closed_count, closed_exact = capped_count(*(part.filter(is_closed) for part in parts))
+    active = leads_visible_to(membership=membership, queryset=filtered).exclude(
+        status=LeadStatus.CONVERTED
+    )
     open_all, closed_all = active.exclude(is_closed), active.filter(is_closed)
-    open_count, open_exact = capped_count(open_all)
-    closed_count, closed_exact = capped_count(closed_all)
 
     def page(queryset, position, started):
         if not limit or not started:

@@ -226,3 +226,29 @@ def test_every_connection_carries_the_statement_timeout(settings):
         cursor.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
         (value,) = cursor.fetchone()
     assert int(value) == settings.DATABASE_STATEMENT_TIMEOUT_MS > 0
+
+
+def test_user_member_counts_each_visible_lead_once(user_client, org, user_membership, monkeypatch):
+    # Their counts add the leads they created and the leads assigned to them that they did
+    # not create: a lead that is both counts once, the cap applies to the sum, and filters
+    # apply to both parts.
+    user = user_membership.user
+    both = LeadFactory(org=org, created_by=user, city="Oslo")
+    both.assigned_to.add(user)
+    LeadFactory(org=org, created_by=user, city="Bergen")
+    LeadFactory(org=org, created_by=user, status="closed", city="Oslo")
+    for city in ("Oslo", "Oslo", "Bergen"):
+        LeadFactory(org=org, city=city).assigned_to.add(user)
+    LeadFactory(org=org, city="Oslo")  # neither created by nor assigned to them
+    LeadFactory(org=org, created_by=user, status="converted")
+    body = user_client.get("/api/leads/").json()
+    counts = (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"])
+    assert counts == (5, 1, True)
+    assert len(body["open_leads"]) == 5
+    body = user_client.get("/api/leads/?city=oslo").json()
+    counts = (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"])
+    assert counts == (3, 1, True)
+    monkeypatch.setattr(listing, "COUNT_EXACT_LIMIT", 3)
+    body = user_client.get("/api/leads/").json()
+    counts = (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"])
+    assert counts == (3, 1, False)
