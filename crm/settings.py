@@ -420,3 +420,25 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
 # Answer while the database or cache is unreachable.
 SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 5)
 MIDDLEWARE.insert(1, "common.api.unavailable.ServiceUnavailableMiddleware")
+
+# --- Webhooks: signed deliveries of lead changes to integrators (docs/webhooks.md) ---
+INSTALLED_APPS.append("webhooks")
+# Receivers on private, loopback or link-local addresses are refused (at subscription and
+# at every send) unless this is on: on in development, off in production.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", not IS_PRODUCTION)
+# A delivery must be answered 2xx within this many seconds, connection included.
+WEBHOOKS_TIMEOUT_SECONDS = env_float("WEBHOOKS_TIMEOUT_SECONDS", 10.0)
+# Failed sends wait 2^n * base seconds (with jitter) up to the cap before the next try;
+# a delivery is given up only after failing for the retry window.
+WEBHOOKS_RETRY_BASE_SECONDS = env_float("WEBHOOKS_RETRY_BASE_SECONDS", 5.0)
+WEBHOOKS_RETRY_MAX_SECONDS = env_float("WEBHOOKS_RETRY_MAX_SECONDS", 3600.0)
+WEBHOOKS_RETRY_WINDOW_HOURS = env_float("WEBHOOKS_RETRY_WINDOW_HOURS", 24.0)
+# A subscription whose receiver failed every delivery for this long is paused.
+WEBHOOKS_PAUSE_AFTER_HOURS = env_float("WEBHOOKS_PAUSE_AFTER_HOURS", 72.0)
+# One task sends a subscription's deliveries for at most this long, then yields its worker.
+WEBHOOKS_PUMP_SECONDS = env_float("WEBHOOKS_PUMP_SECONDS", 10.0)
+# Only this much of a receiver's answer is read.
+WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 4096)
+# The relay looks for deliveries that are due (retries, lost messages) this often.
+WEBHOOKS_SWEEP_SECONDS = env_float("WEBHOOKS_SWEEP_SECONDS", 1.0)
+RELAY_PERIODIC["webhooks.dispatch.webhooks_sweep"] = WEBHOOKS_SWEEP_SECONDS

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/leads/", include("leads.imports.urls")),
     path("api/leads/", include("companies.api.urls")),
     path("api/leads/", include("leads.api.urls")),
+    path("api/webhooks/", include("webhooks.api.urls")),
     path("api/", include("common.api.urls")),
 ]
 
