@@ -2,7 +2,9 @@ from django.urls import path
 
 from webhooks.api.views import WebhookDeliveryViewSet, WebhookSubscriptionViewSet
 
-subscriptions = WebhookSubscriptionViewSet.as_view({"get": "list", "post": "create"})
+subscriptions = WebhookSubscriptionViewSet.as_view(
+    {"get": "list", "post": "create"}, basename="webhook"
+)
 subscription = WebhookSubscriptionViewSet.as_view(
     {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
 )
