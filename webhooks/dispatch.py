@@ -17,6 +17,7 @@ import logging
 import random
 import time
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
@@ -35,6 +36,10 @@ logger = logging.getLogger(__name__)
 # A sweep does not ask again for a sender it asked for this recently (the message may be
 # waiting behind others in the queue).
 PUMP_REQUEST_SECONDS = 60
+# Deliveries read at a time; the lease is refreshed when older than this before a send
+# (a send lasts at most WEBHOOKS_TIMEOUT_SECONDS, the lease that plus 20 s).
+BATCH = 50
+LEASE_REFRESH_SECONDS = 5
 
 
 def event_payload(event: Event) -> dict:
@@ -82,18 +87,18 @@ def _release(subscription_id, token) -> None:
     )
 
 
-def _next_due(subscription: WebhookSubscription) -> WebhookDelivery | None:
+def _due(subscription: WebhookSubscription, limit: int, now=None) -> list[WebhookDelivery]:
+    """The next due deliveries in order, at most one per lead: a lead's later delivery
+    waits while an earlier one of the same lead is pending."""
     pending = WebhookDelivery.objects.for_org(subscription.org_id).filter(
         subscription_id=subscription.pk, status=DeliveryStatus.PENDING
     )
-    # A lead's later delivery waits while an earlier one of the same lead is pending.
     earlier = pending.filter(lead_id=OuterRef("lead_id"), sequence__lt=OuterRef("sequence"))
-    return (
-        pending.filter(next_attempt_at__lte=timezone.now())
+    return list(
+        pending.filter(next_attempt_at__lte=now or timezone.now())
         .exclude(Q(lead_id__isnull=False) & Exists(earlier))
         .select_related("event")
-        .order_by("sequence")
-        .first()
+        .order_by("sequence")[:limit]
     )
 
 
@@ -106,33 +111,49 @@ def webhook_subscription_pump(*, subscription_id) -> int:
         token = uuid.uuid4()
         if not _claim(subscription_id, token):
             return attempted
-        more = False
+        more = failed = False
+        subscription = successes = None
         try:
-            while True:
+            extended = time.monotonic()
+            while not (more or failed):
                 subscription = _subscriptions().filter(pk=subscription_id).first()
                 if subscription is None or not _sendable(subscription):
+                    return attempted
+                read_at = timezone.now()
+                successes = _Successes(subscription, read_at)
+                batch = _due(subscription, BATCH, read_at)
+                if not batch:
                     break
-                delivery = _next_due(subscription)
-                if delivery is None:
-                    break
-                if time.monotonic() >= deadline:
-                    more = True  # its turn is over: the worker goes to others
-                    break
-                _subscriptions().filter(pk=subscription_id, lease_token=token).update(
-                    lease_until=timezone.now() + timedelta(seconds=_lease_seconds())
-                )
-                _attempt(subscription, delivery)
-                attempted += 1
+                for delivery in batch:
+                    now = time.monotonic()
+                    if now >= deadline:
+                        more = True  # its turn is over: the worker goes to others
+                        break
+                    if now - extended > LEASE_REFRESH_SECONDS:
+                        _subscriptions().filter(pk=subscription_id, lease_token=token).update(
+                            lease_until=timezone.now() + timedelta(seconds=_lease_seconds())
+                        )
+                        extended = now
+                    attempted += 1
+                    if not _attempt(subscription, delivery, successes):
+                        failed = True  # the circuit is open: the sweep retries later
+                        break
+                successes.flush()
+                if len(batch) < BATCH:
+                    break  # all that was due (the re-check below catches newcomers)
         finally:
+            if successes is not None:
+                successes.flush()
             _release(subscription_id, token)
+        if failed:
+            return attempted
         if more:
             with transaction.atomic():
                 webhook_pump_request(subscription_id=subscription_id)
             return attempted
         # A delivery written while this sender was finishing found the lease taken: look
         # once more now that it is released.
-        subscription = _subscriptions().filter(pk=subscription_id).first()
-        if subscription is None or not _sendable(subscription) or _next_due(subscription) is None:
+        if not _due(subscription, 1):
             return attempted
 
 
@@ -150,7 +171,10 @@ def _secrets(subscription: WebhookSubscription) -> list[str]:
     return found
 
 
-def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> None:
+def _attempt(
+    subscription: WebhookSubscription, delivery: WebhookDelivery, successes: _Successes
+) -> bool:
+    """One send; record its outcome. True when the receiver took it."""
     body = json.dumps(event_payload(delivery.event), separators=(",", ":")).encode()
     message_id = str(delivery.event_id)
     timestamp = int(time.time())
@@ -184,32 +208,55 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> No
         error or f"HTTP {status_code}",
     )
     if not error:
-        _succeeded(subscription, delivery, status_code)
-    elif status_code == 410:
+        successes.add(delivery, status_code)
+        return True
+    successes.flush()
+    if status_code == 410:
         _gone(subscription, delivery)
     else:
         _failed(subscription, delivery, status_code, error)
+    return False
 
 
 def _deliveries(subscription):
     return WebhookDelivery.objects.for_org(subscription.org_id)
 
 
-def _succeeded(subscription, delivery, status_code) -> None:
-    now = timezone.now()
-    with transaction.atomic():
-        _deliveries(subscription).filter(pk=delivery.pk).update(
-            status=DeliveryStatus.SUCCEEDED,
-            attempts=F("attempts") + 1,
-            last_status_code=status_code,
-            last_error="",
-            next_attempt_at=None,
-            delivered_on=now,
-        )
+class _Successes:
+    """Successes are written in groups: one UPDATE (and one commit) per batch instead of one
+    per delivery. A crash before the write sends them again, which at least once allows.
+    Only rows still as they were read are marked (`read_at`): one redelivered meanwhile
+    stays pending."""
+
+    def __init__(self, subscription: WebhookSubscription, read_at):
+        self.subscription = subscription
+        self.read_at = read_at
+        self.by_code: dict[int, list] = defaultdict(list)
+
+    def add(self, delivery: WebhookDelivery, status_code: int) -> None:
+        self.by_code[status_code].append(delivery.pk)
+        subscription = self.subscription
         if subscription.consecutive_failures or subscription.retry_at:
+            # The receiver is back: its circuit closes.
             _subscriptions().filter(pk=subscription.pk).update(
                 consecutive_failures=0, failing_since=None, retry_at=None
             )
+            subscription.consecutive_failures, subscription.retry_at = 0, None
+
+    def flush(self) -> None:
+        now = timezone.now()
+        for status_code, ids in self.by_code.items():
+            _deliveries(self.subscription).filter(
+                pk__in=ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=self.read_at
+            ).update(
+                status=DeliveryStatus.SUCCEEDED,
+                attempts=F("attempts") + 1,
+                last_status_code=status_code,
+                last_error="",
+                next_attempt_at=None,
+                delivered_on=now,
+            )
+        self.by_code.clear()
 
 
 def _gone(subscription, delivery) -> None:
