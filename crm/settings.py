@@ -201,6 +201,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "auth", "description": "Access and refresh tokens (JWT)."},
         {"name": "orgs", "description": "The organizations the caller belongs to."},
         {"name": "users", "description": "Members of the organization."},
+        {"name": "invitations", "description": "Invitations to join the organization."},
         {"name": "teams", "description": "Teams of members."},
         {
             "name": "leads",
@@ -442,3 +443,6 @@ WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 4096)
 # The relay looks for deliveries that are due (retries, lost messages) this often.
 WEBHOOKS_SWEEP_SECONDS = env_float("WEBHOOKS_SWEEP_SECONDS", 1.0)
 RELAY_PERIODIC["webhooks.dispatch.webhooks_sweep"] = WEBHOOKS_SWEEP_SECONDS
+SPECTACULAR_SETTINGS["TAGS"].append(
+    {"name": "webhooks", "description": "Signed notifications of lead changes (ADMIN only)."}
+)

@@ -5,6 +5,7 @@ off or paused when the receiver is gone or failing for days."""
 import json
 import logging
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -219,3 +220,33 @@ def test_the_delivery_log_and_a_redelivery(org, receiver, admin_client):
     assert json.loads(receiver.received[2].body)["id"] == str(event.pk)
     [entry] = admin_client.get(url).json()["results"]
     assert (entry["status"], entry["attempts"]) == ("succeeded", 3)
+
+
+@pytest.mark.parametrize(
+    ("type_", "action"),
+    [
+        ("lead.created", "created"),
+        ("lead.updated", "updated"),
+        ("lead.converted", "converted"),
+        ("lead.deleted", "deleted"),
+        ("lead.assigned", "assigned"),
+        ("import.finished", "import_finished"),
+    ],
+)
+def test_every_event_type_is_delivered_to_its_subscribers(org, receiver, type_, action):
+    subscribe(org, receiver.url, events=[type_])
+    lead_id = None if type_ == "import.finished" else uuid.uuid4()
+    with transaction.atomic():
+        [event] = events_record(
+            org=org,
+            change=Change(actor=Actor.system()),
+            events=[EventData(type_, action, lead_id, {"imported_count": [None, 3]})],
+        )
+    [request] = receiver.wait_for(1)
+    payload = json.loads(request.body)
+    assert (payload["id"], payload["type"], payload["data"]["action"]) == (
+        str(event.pk),
+        type_,
+        action,
+    )
+    assert payload["data"]["lead_id"] == (str(lead_id) if lead_id else None)

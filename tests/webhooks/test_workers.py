@@ -109,9 +109,7 @@ def dead_receiver():
     server.close()
 
 
-def test_a_dead_receiver_does_not_slow_anothers_deliveries(
-    org, running, receiver, dead_receiver
-):
+def test_a_dead_receiver_does_not_slow_anothers_deliveries(org, running, receiver, dead_receiver):
     dead_url, held = dead_receiver
     subscribe(org, dead_url)
     # A backlog for the dead receiver across many leads, then the healthy one subscribes.
