@@ -232,7 +232,14 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/(?!leads/create-from-site/).*$"
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "organization-id", "accept"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "organization-id",
+    "accept",
+    "if-match",
+    "x-request-id",
+]
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # Embedded default: no broker means tasks run in-process, synchronously.
@@ -350,7 +357,13 @@ if IS_PRODUCTION:
 # --- API contract (errors, formats, headers) ---
 # Response headers browsers let the sales SPA's JavaScript read: an attachment's file name,
 # when to retry, a version tag, and where a created resource lives.
-CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "ETag", "Location"]
+CORS_EXPOSE_HEADERS = [
+    "Content-Disposition",
+    "Retry-After",
+    "ETag",
+    "Location",
+    "X-Request-ID",
+]
 
 # --- Durability: outbox, relay, queues, self-healing imports, failure answers ---
 # Every side effect that leaves the database (Celery tasks: imports, e-mails, webhooks) is
@@ -421,3 +434,11 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
 # Answer while the database or cache is unreachable.
 SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 5)
 MIDDLEWARE.insert(1, "common.api.unavailable.ServiceUnavailableMiddleware")
+
+# --- Change log ---------------------------------------------------------------------------
+# Every response carries an X-Request-ID (the caller's when sane), recorded with each change.
+MIDDLEWARE.insert(0, "common.request_id.RequestIdMiddleware")
+# The change feed shows only events at least this old, so that a transaction that recorded
+# events a moment ago and commits now is not passed over by a reader's cursor
+# (docs/changelog.md says what the cursor guarantees).
+CHANGE_FEED_SETTLE_SECONDS = env_float("CHANGE_FEED_SETTLE_SECONDS", 5.0)
