@@ -18,6 +18,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from changelog.services import EventData, events_record
 from common.api.errors import PayloadTooLarge
 from common.models import Membership, Organization, User
 from leads.imports import parse
@@ -40,7 +41,7 @@ from leads.imports.models import (
 from leads.imports.normalise import map_columns
 from leads.imports.pipeline import chunk_writer
 from leads.imports.validate import RowValidator
-from leads.imports.write import ChunkInput, JobSuperseded
+from leads.imports.write import ChunkInput, JobSuperseded, import_change
 
 logger = logging.getLogger(__name__)
 
@@ -259,5 +260,25 @@ def _finish(job: ImportJob, status: str, reason: str = "") -> ImportJob:
     if status == ImportStatus.SUCCESS:
         job.total_rows = job.rows_done
         fields.append("total_rows")
-    job.save(update_fields=fields)
+    with transaction.atomic():
+        job.save(update_fields=fields)
+        events_record(org=job.org_id, change=import_change(job), events=[_finished_event(job)])
     return job
+
+
+def _finished_event(job: ImportJob) -> EventData:
+    counts = {
+        name: [None, getattr(job, name)]
+        for name in ("imported_count", "updated_count", "failed_count", "duplicate_count")
+    }
+    return EventData(
+        "import.finished",
+        "import_finished",
+        None,
+        {
+            "status": [ImportStatus.RUNNING.value, job.status],
+            "job": [None, str(job.pk)],
+            "dry_run": [None, job.dry_run],
+            **counts,
+        },
+    )
