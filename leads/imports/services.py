@@ -16,10 +16,9 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 from changelog.services import EventData, events_record
-from common.api.errors import PayloadTooLarge
+from common.errors import InvalidInput, TooLarge
 from common.models import Membership, Organization, User
 from leads.imports import parse
 from leads.imports.healing import (
@@ -60,9 +59,7 @@ def import_job_create(
     `normalise.check_mapping`) wins over the header synonyms; `on_duplicate="update"`
     makes a row with an existing lead's e-mail update that lead."""
     if upload.size is not None and upload.size > settings.IMPORT_MAX_FILE_BYTES:
-        raise PayloadTooLarge(
-            f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES} bytes; split it."
-        )
+        raise TooLarge(f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES} bytes; split it.")
     try:
         kind = parse.detect_kind(parse.read_head(upload.file), upload.name or "")
         if kind == FileKind.XLSX:
@@ -70,7 +67,7 @@ def import_job_create(
             parse.check_xlsx_archive(upload.file)
             upload.file.seek(0)
     except parse.UnreadableFile as exc:
-        raise ValidationError({"leads_file": [str(exc)]}, code="unsupported_file") from exc
+        raise InvalidInput(fields={"leads_file": [str(exc)]}) from exc
 
     job = ImportJob(
         org=org,
