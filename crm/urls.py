@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/leads/", include("companies.api.urls")),
     path("api/leads/", include("leads.api.urls")),
     path("api/", include("common.api.urls")),
+    path("api/", include("accounts.api.urls")),
 ]
 
 handler404 = "common.api.errors.not_found_view"
