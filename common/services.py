@@ -4,7 +4,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from common.errors import Conflict, ErrorCode, InvalidInput
-from common.models import Membership, Organization, Role, User
+from common.models import Membership, Organization, Role, User, active_member
 
 
 def _user_get_or_create(*, email: str, password: str | None, **names) -> tuple[User, bool]:
@@ -95,7 +95,7 @@ def _ensure_another_admin(membership: Membership) -> None:
     others = (
         Membership.objects.for_org(membership.org_id)
         .select_for_update()
-        .filter(role=Role.ADMIN, is_active=True)
+        .filter(active_member(), role=Role.ADMIN)
         .exclude(pk=membership.pk)
     )
     if not others.exists():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 
-from common.models import Membership, Organization, User
+from common.models import Membership, Organization, User, active_member
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _active_member_ids(org: Organization, user_ids: set) -> set:
         return set()
     return set(
         Membership.objects.for_org(org)
-        .filter(user_id__in=user_ids, is_active=True, user__is_active=True)
+        .filter(active_member(), user_id__in=user_ids)
         .values_list("user_id", flat=True)
     )
 

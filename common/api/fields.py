@@ -4,7 +4,7 @@ import uuid
 
 from rest_framework import serializers
 
-from common.models import User
+from common.models import User, active_member
 
 
 class OrgRelatedField(serializers.PrimaryKeyRelatedField):
@@ -51,7 +51,5 @@ class MemberField(OrgRelatedField):
 
     def get_queryset(self):
         return User.objects.filter(
-            memberships__org=self.context["organization"],
-            memberships__is_active=True,
-            is_active=True,
+            active_member(via_user=True), memberships__org=self.context["organization"]
         )

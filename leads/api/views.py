@@ -176,9 +176,7 @@ class LeadViewSet(OrgScopedGenericViewSet):
                 services.attachment_create(lead=lead, by=request.user, upload=upload)
         return Response(self._render(lead), status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        operation_id="leads_retrieve", responses=LeadDetailSerializer, parameters=[ETAG]
-    )
+    @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer, parameters=[ETAG])
     def retrieve(self, request, pk=None):
         """Everything about one lead, including converted ones. `ETag` is its version."""
         lead = self.get_object()
