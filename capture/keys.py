@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from capture.models import ApiKey
+from common.errors import Conflict, ErrorCode
 
 KEY_MARK = "lk_"
 PREFIX_LENGTH = 11  # "lk_" + 8 characters: enough to tell keys apart in a list
@@ -121,7 +122,10 @@ def api_key_create(
 
 
 def api_key_rotate(*, api_key: ApiKey) -> tuple[ApiKey, str]:
-    """A new secret for the same key (settings kept); the old secret stops working now."""
+    """A new secret for the same key (settings kept); the old secret stops working now.
+    A revoked key stays revoked: rotating it is a conflict."""
+    if not api_key.is_active:
+        raise Conflict("A revoked key cannot be rotated.", code=ErrorCode.API_KEY_REVOKED)
     secret = new_secret()
     api_key.prefix = secret[:PREFIX_LENGTH]
     api_key.key_hash = key_hash(secret)

@@ -188,6 +188,25 @@ def lead_capture(*, api_key: ApiKey, data: dict, idempotency_key: str = "") -> C
     return result
 
 
+def submission_screen(
+    *, api_key: ApiKey, raw: dict, client_address: str = "", origin: str = "", user_agent: str = ""
+) -> bool:
+    """Whether a raw submission is spam; if so it is kept for review (and no lead is made).
+    The caller answers a spam submission exactly like a real one (the bot learns nothing)."""
+    reason = spam_reason_for(raw)
+    if reason is None:
+        return False
+    spam_submission_record(
+        api_key=api_key,
+        payload=raw,
+        reason=reason,
+        client_address=client_address,
+        origin=origin,
+        user_agent=user_agent,
+    )
+    return True
+
+
 def honeypot_triggered(raw: dict) -> bool:
     value = raw.get(settings.CAPTURE_HONEYPOT_FIELD)
     return bool(value and str(value).strip())

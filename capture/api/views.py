@@ -13,7 +13,6 @@ from capture.api.serializers import (
 )
 from capture.keys import api_key_create, api_key_revoke, api_key_rotate
 from capture.models import ApiKey, AssignmentRule, SpamSubmission
-from common.api.errors import Conflict
 from common.api.permissions import IsOrgAdmin
 from common.api.viewsets import OrgScopedModelViewSet, OrgScopedReadOnlyViewSet
 
@@ -54,10 +53,7 @@ class ApiKeyViewSet(OrgScopedModelViewSet):
     def rotate(self, request, *args, **kwargs):
         """Replace the secret (the old one stops working at once); the new one is returned
         once as `key`. A revoked key cannot be rotated (409)."""
-        api_key = self.get_object()
-        if not api_key.is_active:
-            raise Conflict("A revoked key cannot be rotated.", code="api_key_revoked")
-        api_key, secret = api_key_rotate(api_key=api_key)
+        api_key, secret = api_key_rotate(api_key=self.get_object())
         api_key.key = secret
         return Response(ApiKeyCreatedSerializer(api_key).data)
 
