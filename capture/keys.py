@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from capture.models import ApiKey
@@ -132,6 +132,19 @@ def api_key_rotate(*, api_key: ApiKey) -> tuple[ApiKey, str]:
     api_key.rotated_on = timezone.now()
     api_key.save(update_fields=["prefix", "key_hash", "rotated_on"])
     return api_key, secret
+
+
+def api_key_update(*, api_key: ApiKey, data: dict) -> ApiKey:
+    """Change a key's settings (never its secret: see api_key_rotate)."""
+    data = dict(data)
+    assignees = data.pop("default_assigned_to", None)
+    with transaction.atomic():
+        for name, value in data.items():
+            setattr(api_key, name, value)
+        api_key.save()
+        if assignees is not None:
+            api_key.default_assigned_to.set(assignees)
+    return api_key
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
