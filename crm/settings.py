@@ -435,6 +435,18 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
 SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 5)
 MIDDLEWARE.insert(1, "common.api.unavailable.ServiceUnavailableMiddleware")
 
+# --- Lists at scale ---
+# Longest a single SQL statement may run (milliseconds; 0: no limit), set on every
+# PostgreSQL connection: a runaway request ends with an error instead of running on in
+# the database after its web worker has given up. Imports and exports run many short
+# statements, so a long job is not cut by it.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000)
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_STATEMENT_TIMEOUT_MS:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (
+        f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+    ).strip()
+
 # --- Change log ---------------------------------------------------------------------------
 # Every response carries an X-Request-ID (the caller's when sane), recorded with each change.
 MIDDLEWARE.insert(0, "common.request_id.RequestIdMiddleware")

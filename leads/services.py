@@ -64,22 +64,45 @@ def lead_create(
     if fields.get("opportunity_amount") == "":
         fields["opportunity_amount"] = None
 
-    with transaction.atomic():
+    # No savepoint: nothing here recovers from a failed statement, so the caller's
+    # transaction (or this one) is enough, and a savepoint would cost two round trips.
+    with transaction.atomic(savepoint=False):
         lead = Lead.objects.create(org=org, created_by=by, **fields)
-        if contacts:
-            lead.contacts.set(contacts)
-        if teams:
-            lead.teams.set(teams)
-        if tags:
-            lead.tags.set(tags_get_or_create(org=org, names=tags))
+        # A new lead has no links yet: one plain insert per association (no read first).
+        contacts, teams = list(contacts or []), list(teams or [])
+        tag_objects = tags_get_or_create(org=org, names=tags) if tags else []
         assignees = list(assigned_to or []) or assignees_for_new_lead(
             org=org, lead=_facts(lead, tags), fallback=default_assignees
         )
+        _link(lead, "contacts", contacts)
+        _link(lead, "teams", teams)
+        _link(lead, "tags", tag_objects)
+        _link(lead, "assigned_to", assignees)
         if assignees:
-            lead.assigned_to.set(assignees)
             notify_newly_assigned(lead=lead, before=set(), after={u.pk for u in assignees})
         conversion = lead_convert(lead=lead, by=by) if convert else None
     return lead, conversion
+
+
+def _link(lead: Lead, name: str, objects: list) -> None:
+    """Insert the links of a new lead, and keep them on the instance (as a prefetch would)
+    so that rendering it reads nothing back."""
+    field = Lead._meta.get_field(name)
+    through = field.remote_field.through
+    source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
+    if objects:
+        through.objects.bulk_create(
+            [through(**{f"{source}_id": lead.pk, f"{target}_id": obj.pk}) for obj in objects]
+        )
+    remember_related(lead, name, objects)
+
+
+def remember_related(lead: Lead, name: str, objects) -> None:
+    """Store `objects` as the lead's prefetched `name`, so `lead.<name>.all()` reads nothing."""
+    queryset = getattr(lead, name).all()
+    queryset._result_cache = list(objects)
+    queryset._prefetch_done = True
+    lead.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
 
 
 def _facts(lead: Lead, tags) -> LeadFacts:
@@ -134,14 +157,19 @@ def lead_update(
             lead.save(update_fields=[*fields, "email_normalized", "updated_on"])
         if contacts is not UNCHANGED:
             lead.contacts.set(contacts or [])
+            remember_related(lead, "contacts", contacts or [])
         if teams is not UNCHANGED:
             lead.teams.set(teams or [])
+            remember_related(lead, "teams", teams or [])
         if tags is not UNCHANGED:
-            lead.tags.set(tags_get_or_create(org=org, names=tags or []))
+            tag_objects = tags_get_or_create(org=org, names=tags or [])
+            lead.tags.set(tag_objects)
+            remember_related(lead, "tags", tag_objects)
         if assigned_to is not UNCHANGED:
             before = set(lead.assigned_to.values_list("pk", flat=True))
             lead.assigned_to.set(assigned_to or [])
             notify_newly_assigned(lead=lead, before=before, after={u.pk for u in assigned_to or []})
+            remember_related(lead, "assigned_to", assigned_to or [])
         conversion = (
             lead_convert(lead=lead, by=by) if wanted_status == LeadStatus.CONVERTED else None
         )

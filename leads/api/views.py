@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -27,6 +29,7 @@ from leads.api.serializers import (
     LeadCreateSerializer,
     LeadCreateWithAttachmentSerializer,
     LeadDetailSerializer,
+    LeadExportQuerySerializer,
     LeadListQuerySerializer,
     LeadListResponseSerializer,
     LeadSerializer,
@@ -34,6 +37,7 @@ from leads.api.serializers import (
 )
 from leads.conversion import lead_convert
 from leads.etags import lead_etag
+from leads.exports import csv_stream, export_rows, xlsx_stream
 from leads.filters import LeadFilterSet
 from leads.models import Attachment, Comment, Lead
 
@@ -60,16 +64,24 @@ ETAG = OpenApiParameter(
     description="The lead's current version, for `If-Match`.",
 )
 
-PAGE_PARAMETERS = [
-    OpenApiParameter(
-        "limit",
-        OpenApiTypes.INT,
-        description="Leads per list (open and closed each); default 10, at most 100.",
-    ),
-    OpenApiParameter(
-        "offset", OpenApiTypes.INT, description="Leads to skip in each list; default 0."
-    ),
-]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    """The list's filters, documented on the export too (the schema generator adds a
+    filter set's parameters to list operations only)."""
+    parameters = []
+    for name, field in LeadFilterSet.base_filters.items():
+        choices = getattr(field, "extra", {}).get("choices")
+        parameters.append(
+            OpenApiParameter(
+                name,
+                OpenApiTypes.UUID if name == "assigned_to" else OpenApiTypes.STR,
+                description=field.extra.get("help_text", ""),
+                enum=[value for value, _label in choices] if choices else None,
+            )
+        )
+    return parameters
 
 
 class LeadViewSet(OrgScopedGenericViewSet):
@@ -123,15 +135,22 @@ class LeadViewSet(OrgScopedGenericViewSet):
             "add_activity": LeadActivityWithAttachmentSerializer,
         }.get(self.action, LeadSerializer)
 
+    def perform_content_negotiation(self, request, force=False):
+        # The export's `format` names the file type, not one of DRF's renderers.
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
     @extend_schema(
         operation_id="leads_list",
-        parameters=PAGE_PARAMETERS,
+        parameters=[LeadListQuerySerializer],
         responses=LeadListResponseSerializer,
     )
     def list(self, request):
-        """List leads, newest first, split into open and closed. Converted leads never
-        appear. `limit`/`offset` cut each of the two lists; the counts are the totals of
-        the filtered leads. An unknown `status` or a malformed `assigned_to` is a 400."""
+        """List leads, newest first unless `ordering` says otherwise, split into open and
+        closed. Converted leads never appear. `limit` cuts each of the two lists; `cursor`
+        (from `next_cursor`) continues both where the last page ended, at the same cost at
+        any depth, while `offset` costs more the deeper it goes. Counts are exact up to
+        10,000; beyond that `counts_exact` is false and a count means "more than 10,000".
+        An unknown `status`, `ordering` or `cursor`, or a malformed `assigned_to`, is a 400."""
         query = LeadListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = selectors.lead_list(
@@ -139,8 +158,42 @@ class LeadViewSet(OrgScopedGenericViewSet):
             filtered=self.filter_queryset(self.get_queryset()),
             limit=query.validated_data["limit"],
             offset=query.validated_data["offset"],
+            ordering=query.validated_data["ordering"],
+            cursor=query.validated_data.get("cursor"),
         )
         return Response(LeadListResponseSerializer(page).data)
+
+    @extend_schema(
+        operation_id="leads_export",
+        parameters=[LeadExportQuerySerializer, *_filter_parameters()],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="UTF-8 CSV with a header row."
+            ),
+            (200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="A workbook."),
+        },
+    )
+    def export(self, request):
+        """Every lead the list shows with the same filters, open and closed, as one CSV or
+        XLSX file (no limit), streamed. The columns are the import's, so the file imports
+        back. Cells that a spreadsheet would run as formulas start with `'`."""
+        query = LeadExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = export_rows(
+            leads=self.filter_queryset(self.get_queryset()),
+            ordering=query.validated_data["ordering"],
+        )
+        kind = query.validated_data["format"]
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        if kind == "xlsx":
+            response = StreamingHttpResponse(xlsx_stream(rows), content_type=XLSX_TYPE)
+        else:
+            response = StreamingHttpResponse(
+                csv_stream(rows), content_type="text/csv; charset=utf-8"
+            )
+        response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.{kind}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @extend_schema(
         operation_id="leads_create",
@@ -172,8 +225,12 @@ class LeadViewSet(OrgScopedGenericViewSet):
                 auto_convert=auto_convert,
                 **relations,
             )
-            if upload is not None:
+            attachment = (
                 services.attachment_create(lead=lead, by=request.user, upload=upload)
+                if upload is not None
+                else None
+            )
+        services.remember_related(lead, "attachments", [attachment] if attachment else [])
         return Response(self._render(lead), status=status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer, parameters=[ETAG])
@@ -291,13 +348,23 @@ class LeadViewSet(OrgScopedGenericViewSet):
         return None
 
     def _render(self, lead):
-        fresh = (
-            Lead.objects.for_org(self.organization)
-            .select_related("converted_account")
-            .prefetch_related("contacts", "assigned_to", "teams", "tags", "attachments")
-            .get(pk=lead.pk)
-        )
-        return LeadSerializer(fresh, context=self.get_serializer_context()).data
+        """The written lead as LeadSerializer renders it. The services keep what they wrote
+        on the instance; only the associations a write did not touch are read here."""
+        known = getattr(lead, "_prefetched_objects_cache", {})
+        missing = [
+            name for name in ("contacts", "assigned_to", "teams", "tags") if name not in known
+        ]
+        if "attachments" not in known:
+            missing.append(
+                Prefetch(
+                    "attachments",
+                    queryset=Attachment.objects.unscoped()
+                    .select_related("created_by")
+                    .order_by("created_on"),
+                )
+            )
+        prefetch_related_objects([lead], *missing)
+        return LeadSerializer(lead, context=self.get_serializer_context()).data
 
 
 def _refuse_oversized_body(request) -> None:

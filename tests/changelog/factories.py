@@ -1,6 +1,6 @@
 import factory
 
-from changelog.models import Event
+from changelog.models import ActorType, Channel, Event
 from tests.factories import OrgOwnedFactory
 
 
@@ -10,7 +10,7 @@ class EventFactory(OrgOwnedFactory):
 
     type = "lead.updated"
     action = "updated"
-    actor_type = "system"
-    channel = "system"
     lead_id = factory.Faker("uuid4", cast_to=None)
-    changes = factory.LazyFunction(lambda: {"status": ["assigned", "in process"]})
+    actor_type = ActorType.SYSTEM
+    channel = Channel.SYSTEM
+    changes = factory.LazyFunction(lambda: {"status": ["assigned", "closed"]})
