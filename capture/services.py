@@ -169,6 +169,7 @@ def lead_capture(*, api_key: ApiKey, data: dict, idempotency_key: str = "") -> C
                     data=data,
                     tags=list(api_key.default_tags or []),
                     default_assignees=list(api_key.default_assigned_to.all()),
+                    change=capture_change(api_key),
                 )
                 result = CaptureResult(Outcome.CREATED, lead=lead, answer_id=lead.pk)
             if idempotency_key:

@@ -1,7 +1,6 @@
 """Lead endpoints. Views translate HTTP into service and selector calls, nothing more."""
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -215,22 +214,14 @@ class LeadViewSet(OrgScopedGenericViewSet):
         upload = data.pop("attachment", None)
         relations = {name: data.pop(name, None) for name in services.LEAD_RELATION_FIELDS}
         auto_convert = data.pop("auto_convert", False)
-        if upload is not None:
-            services.attachment_check_size(upload=upload)
-        with transaction.atomic():
-            lead, _ = services.lead_create(
-                org=self.organization,
-                by=request.user,
-                data=data,
-                auto_convert=auto_convert,
-                **relations,
-            )
-            attachment = (
-                services.attachment_create(lead=lead, by=request.user, upload=upload)
-                if upload is not None
-                else None
-            )
-        services.remember_related(lead, "attachments", [attachment] if attachment else [])
+        lead, _ = services.lead_create(
+            org=self.organization,
+            by=request.user,
+            data=data,
+            auto_convert=auto_convert,
+            attachment=upload,
+            **relations,
+        )
         return Response(self._render(lead), status=status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer, parameters=[ETAG])
@@ -405,7 +396,7 @@ class CommentViewSet(OrgScopedGenericViewSet):
         serializer = CommentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.comment_update(
-            comment=comment, text=serializer.validated_data["comment"]
+            comment=comment, text=serializer.validated_data["comment"], by=request.user
         )
         return Response(CommentSerializer(comment).data)
 
@@ -417,7 +408,7 @@ class CommentViewSet(OrgScopedGenericViewSet):
     @extend_schema(operation_id="leads_comment_destroy", responses={204: None})
     def destroy(self, request, pk=None):
         """Delete the comment."""
-        services.comment_delete(comment=self.get_object())
+        services.comment_delete(comment=self.get_object(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -468,5 +459,5 @@ class AttachmentViewSet(OrgScopedGenericViewSet):
         attachment = self.get_object()
         if not (self.membership.is_admin or attachment.created_by_id == request.user.pk):
             raise PermissionDenied("Only the uploader or an admin may delete this attachment.")
-        services.attachment_delete(attachment=attachment)
+        services.attachment_delete(attachment=attachment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
