@@ -20,7 +20,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from common.models import Invitation, Membership, Organization, User
+from common.models import Invitation, Membership, Organization, User, active_member
+from outbox.services import outbox_enqueue
 
 INVALID_TOKEN_MESSAGE = "This invitation is invalid, expired, revoked or already used."
 
@@ -37,35 +38,66 @@ def pending_invitations(*, org) -> QuerySet:
 
 @transaction.atomic
 def invitation_create(
-    *, org: Organization, email: str, role: str, by: User | None
-) -> tuple[Invitation, str]:
+    *, org: Organization, email: str, role: str, by: User | None, send_email: bool = True
+) -> Invitation:
     """Invite `email` as `role`, replacing any pending invitation of the same address.
 
     Whether the address has an account anywhere changes nothing here: not the answer,
     not the e-mail. Only an address that is already an active member of this very
     organization (which its admins see in the member list anyway) is refused.
 
-    Returns the invitation and its token; the token goes only into the e-mail (and to an
-    operator's shell), never into an API answer."""
+    The accept token is issued when the e-mail is sent (so no usable token waits in the
+    database or the outbox); an operator who sends nothing issues one with
+    `invitation_token_issue`. It never appears in an API answer."""
     email = User.objects.normalize_email(email).strip().lower()
-    if Membership.objects.for_org(org).filter(user__email__iexact=email, is_active=True).exists():
+    if Membership.objects.for_org(org).filter(active_member(), user__email__iexact=email).exists():
         raise ValidationError({"email": ["This address is already a member."]})
     pending_invitations(org=org).filter(email=email).update(revoked_at=timezone.now())
-    token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         org=org,
         email=email,
         role=role,
-        token_hash=invitation_token_hash(token),
+        # Unusable until the e-mail (or an operator) issues the token.
+        token_hash=invitation_token_hash(secrets.token_urlsafe(32)),
         invited_by=by,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
-    transaction.on_commit(lambda: _send_invitation(invitation, token))
-    return invitation, token
+    if send_email:
+        # Durable with the invitation: sent by a worker, retried if the mail server is down.
+        outbox_enqueue(
+            task="common.tasks.invitation_email_send", args=[str(invitation.pk)], redeliver=True
+        )
+    return invitation
+
+
+def invitation_token_issue(*, invitation: Invitation) -> str:
+    """A new accept token for the invitation (any earlier one stops working). Only its hash
+    is stored: the token itself lives in the e-mail, or an operator's shell."""
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = invitation_token_hash(token)
+    invitation.save(update_fields=["token_hash"])
+    return token
 
 
 def invitation_link(token: str) -> str:
     return f"{settings.FRONTEND_URL}/accept-invitation?{urlencode({'token': token})}"
+
+
+@transaction.atomic
+def invitation_email_send(*, invitation_id: str) -> bool:
+    """Issue the invitation's token and e-mail the link (a worker's task). An invitation
+    revoked, accepted or expired in the meantime gets nothing."""
+    invitation = (
+        Invitation.objects.unscoped()  # the task carries only the id
+        .select_for_update()
+        .select_related("org")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.status != "pending":
+        return False
+    _send_invitation(invitation, invitation_token_issue(invitation=invitation))
+    return True
 
 
 def _send_invitation(invitation: Invitation, token: str) -> None:

@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from common.models import User
+from outbox.services import outbox_enqueue
 
 INVALID_RESET_TOKEN = "This reset link is invalid or has expired."
 
@@ -52,25 +53,36 @@ def password_reset_token(user: User) -> str:
 
 
 def password_reset_request(*, email: str) -> None:
-    """E-mail a reset link if an active account has this address; otherwise nothing. The
-    caller answers the same in both cases."""
+    """Queue a reset e-mail if an active account has this address; otherwise nothing. The
+    caller answers the same in both cases, and as fast: the e-mail is a worker's job (an
+    outbox row), so a slow mail server cannot tell a known address from an unknown one."""
     user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
     if user is None:
         return
+    outbox_enqueue(
+        task="common.tasks.password_reset_email_send", args=[str(user.pk)], redeliver=True
+    )
+
+
+def password_reset_email_send(*, user_id: str) -> bool:
+    """E-mail a reset link (a worker's task). The token is made here, at send time: none
+    waits in the database."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return False
     query = urlencode({"token": password_reset_token(user)})
     link = f"{settings.FRONTEND_URL}/reset-password?{query}"
-    transaction.on_commit(
-        lambda: send_mail(
-            subject="Reset your password",
-            message=(
-                f"Someone asked to reset the password of {user.email}.\n\n"
-                f"Choose a new password here: {link}\n\n"
-                "If it was not you, ignore this e-mail: your password stays as it is."
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[user.email],
-        )
+    send_mail(
+        subject="Reset your password",
+        message=(
+            f"Someone asked to reset the password of {user.email}.\n\n"
+            f"Choose a new password here: {link}\n\n"
+            "If it was not you, ignore this e-mail: your password stays as it is."
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
     )
+    return True
 
 
 def _user_for_reset_token(token: str) -> User | None:

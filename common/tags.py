@@ -1,12 +1,14 @@
 """Tags are names, unique per organization regardless of case, created on first use."""
 
-from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from common.models import Organization, Tag
 
 
 def tags_get_or_create(*, org: Organization, names) -> list[Tag]:
+    """The organization's tags with these names (any case), creating the missing ones, in
+    two queries whatever the number of names: an insert that skips names which exist (or
+    that a concurrent request has just created), then one read of them all."""
     wanted: dict[str, str] = {}
     for name in names:
         cleaned = " ".join(str(name).split())[:100]
@@ -14,18 +16,15 @@ def tags_get_or_create(*, org: Organization, names) -> list[Tag]:
             wanted.setdefault(cleaned.lower(), cleaned)
     if not wanted:
         return []
+    # The unique index on (org, lower(name)) turns an existing name into a skipped row.
+    Tag.objects.bulk_create(
+        [Tag(org_id=getattr(org, "pk", org), name=name) for name in wanted.values()],
+        ignore_conflicts=True,
+    )
     existing = {
         tag.name.lower(): tag
         for tag in Tag.objects.for_org(org)
         .annotate(lname=Lower("name"))
         .filter(lname__in=list(wanted))
     }
-    for key, name in wanted.items():
-        if key not in existing:
-            try:
-                with transaction.atomic():
-                    existing[key] = Tag.objects.create(org=org, name=name)
-            except IntegrityError:
-                # Created concurrently by another request: use that one.
-                existing[key] = Tag.objects.for_org(org).get(name__iexact=name)
     return [existing[key] for key in wanted]

@@ -233,7 +233,14 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/(?!leads/create-from-site/).*$"
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "organization-id", "accept"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "organization-id",
+    "accept",
+    "if-match",
+    "x-request-id",
+]
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # Embedded default: no broker means tasks run in-process, synchronously.
@@ -351,7 +358,13 @@ if IS_PRODUCTION:
 # --- API contract (errors, formats, headers) ---
 # Response headers browsers let the sales SPA's JavaScript read: an attachment's file name,
 # when to retry, a version tag, and where a created resource lives.
-CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "ETag", "Location"]
+CORS_EXPOSE_HEADERS = [
+    "Content-Disposition",
+    "Retry-After",
+    "ETag",
+    "Location",
+    "X-Request-ID",
+]
 
 # --- Durability: outbox, relay, queues, self-healing imports, failure answers ---
 # Every side effect that leaves the database (Celery tasks: imports, e-mails, webhooks) is
@@ -385,6 +398,7 @@ IMPORT_QUEUE = "imports"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "leads.tasks.*": {"queue": "notifications"},
+    "common.tasks.*": {"queue": "notifications"},
     "leads.imports.tasks.*": {"queue": IMPORT_QUEUE},
     "webhooks.*": {"queue": "webhooks"},
 }
@@ -446,3 +460,22 @@ RELAY_PERIODIC["webhooks.dispatch.webhooks_sweep"] = WEBHOOKS_SWEEP_SECONDS
 SPECTACULAR_SETTINGS["TAGS"].append(
     {"name": "webhooks", "description": "Signed notifications of lead changes (ADMIN only)."}
 )
+# --- Lists at scale ---
+# Longest a single SQL statement may run (milliseconds; 0: no limit), set on every
+# PostgreSQL connection: a runaway request ends with an error instead of running on in
+# the database after its web worker has given up. Imports and exports run many short
+# statements, so a long job is not cut by it.
+DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000)
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_STATEMENT_TIMEOUT_MS:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (
+        f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+    ).strip()
+
+# --- Change log ---------------------------------------------------------------------------
+# Every response carries an X-Request-ID (the caller's when sane), recorded with each change.
+MIDDLEWARE.insert(0, "common.request_id.RequestIdMiddleware")
+# The change feed shows only events at least this old, so that a transaction that recorded
+# events a moment ago and commits now is not passed over by a reader's cursor
+# (docs/changelog.md says what the cursor guarantees).
+CHANGE_FEED_SETTLE_SECONDS = env_float("CHANGE_FEED_SETTLE_SECONDS", 5.0)

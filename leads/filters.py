@@ -1,9 +1,10 @@
 """Query filters of the lead list. Invalid values are a 400, never a silently wider result."""
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Exists, F, Func, OuterRef, Q
 from django.db.models.functions import Lower
 
+from common.models import Tag
 from leads.choices import LeadStatus
 from leads.models import Lead
 
@@ -11,7 +12,29 @@ from leads.models import Lead
 LISTED_STATUSES = [choice for choice in LeadStatus.choices if choice[0] != LeadStatus.CONVERTED]
 
 
+#: The columns `q` searches, in the order of the trigram index on their concatenation
+#: (leads/migrations/0002): the query's expression must be the index's, character for
+#: character, for PostgreSQL to use it.
+SEARCH_COLUMNS = ("first_name", "last_name", "email_normalized", "phone", "account_name", "title")
+
+
+class LeadSearchText(Func):
+    """UPPER(first_name || ' ' || last_name || ' ' || ...): one text to search in."""
+
+    template = "UPPER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+
+    def __init__(self):
+        from django.db.models import TextField
+
+        super().__init__(*(F(column) for column in SEARCH_COLUMNS), output_field=TextField())
+
+
 class LeadFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="filter_q",
+        help_text="Search: part of the name, e-mail, phone, account name or title (any case).",
+    )
     name = django_filters.CharFilter(
         method="filter_name",
         help_text="Part of the first or the last name, or `first last` (any case).",
@@ -43,6 +66,12 @@ class LeadFilterSet(django_filters.FilterSet):
         model = Lead
         fields: list[str] = []
 
+    def filter_q(self, queryset, name, value):
+        value = " ".join(value.split()).upper()
+        if not value:
+            return queryset
+        return queryset.alias(search_text=LeadSearchText()).filter(search_text__contains=value)
+
     def filter_name(self, queryset, name, value):
         value = " ".join(value.split())
         if not value:
@@ -55,19 +84,24 @@ class LeadFilterSet(django_filters.FilterSet):
         return queryset.filter(match)
 
     def filter_assigned_to(self, queryset, name, value):
-        # A subquery rather than a join: a lead never appears twice.
-        assigned = Lead.assigned_to.through.objects.filter(user_id=value).values("lead_id")
-        return queryset.filter(pk__in=assigned)
+        # EXISTS rather than a join (a lead never appears twice) or an IN list (which
+        # PostgreSQL re-scans per row once the user's assignments outgrow work_mem).
+        assigned = Lead.assigned_to.through.objects.filter(lead_id=OuterRef("pk"), user_id=value)
+        return queryset.filter(Exists(assigned))
 
     def filter_tags(self, queryset, name, value):
         names = {part.strip().lower() for part in value.split(",") if part.strip()}
         if not names:
             return queryset
-        tagged = (
-            Lead.tags.through.objects.annotate(tag_name=Lower("tag__name"))
-            .filter(tag_name__in=names)
-            .values("lead_id")
+        # The organization's own tag ids first: the link table is then probed for those
+        # ids only, whatever other organizations hold.
+        tag_ids = list(
+            Tag.objects.for_org(self.request.membership.org_id)
+            .annotate(lname=Lower("name"))
+            .filter(lname__in=names)
+            .values_list("pk", flat=True)
         )
+        tagged = Lead.tags.through.objects.filter(tag_id__in=tag_ids).values("lead_id")
         return queryset.filter(pk__in=tagged)
 
     def filter_email(self, queryset, name, value):

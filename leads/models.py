@@ -1,8 +1,11 @@
 import uuid
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Address
 from common.tenancy import OrgOwnedModel
@@ -49,9 +52,22 @@ class Lead(OrgOwnedModel, Address):
     )
 
     class Meta:
+        # Each sort order of the list has an index ending with the id (the keyset cursor's
+        # tie-breaker). The substring filters' trigram indexes exist on PostgreSQL only
+        # (leads/migrations/0002_list_at_scale_indexes.py).
         indexes = [
-            models.Index(fields=["org", "-created_on"], name="lead_org_created_idx"),
-            models.Index(fields=["org", "status", "-created_on"], name="lead_org_status_idx"),
+            models.Index(fields=["org", "-created_on", "-id"], name="lead_org_created_id_idx"),
+            models.Index(
+                fields=["org", "status", "-created_on", "-id"], name="lead_org_status_id_idx"
+            ),
+            models.Index(fields=["org", "first_name", "id"], name="lead_org_first_name_idx"),
+            models.Index(fields=["org", "last_name", "id"], name="lead_org_last_name_idx"),
+            models.Index(
+                F("org"),
+                Coalesce("opportunity_amount", Value(Decimal("-1"))),
+                F("id"),
+                name="lead_org_amount_idx",
+            ),
             models.Index(fields=["org", "email_normalized"], name="lead_org_email_idx"),
             models.Index(fields=["org", "source"], name="lead_org_source_idx"),
             models.Index(fields=["org", "city"], name="lead_org_city_idx"),

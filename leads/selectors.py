@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
-from common.models import Membership, Tag, Team, User
+from common.models import Membership, Organization, Tag, Team, User, active_member
 from leads.choices import LeadSource, LeadStatus
+from leads.listing import Cursor, after, capped_count, ordered, position_of
 from leads.models import Attachment, Comment, Lead
 
 #: Upper bound of each picker catalogue in the list response (contacts, users, tags, sources).
@@ -18,12 +20,19 @@ LIST_LIMIT_MAX = 100
 
 def leads_visible_to(*, membership: Membership, queryset: QuerySet | None = None) -> QuerySet:
     """The organization's leads `membership` may see: all for ADMIN; for USER the leads
-    assigned to them or created by them. A subquery instead of a join keeps rows unique."""
+    assigned to them or created by them.
+
+    The assignment test is a correlated EXISTS that probes the (lead, user) unique index
+    once per candidate row: its cost follows the rows a page reads, not the organization's
+    size (an `IN (assignees of U)` subquery turns into a per-row re-scan once the user's
+    assignments outgrow PostgreSQL's work_mem)."""
     queryset = Lead.objects.for_org(membership.org_id) if queryset is None else queryset
     if membership.is_admin:
         return queryset
-    assigned = Lead.assigned_to.through.objects.filter(user_id=membership.user_id).values("lead_id")
-    return queryset.filter(Q(created_by_id=membership.user_id) | Q(pk__in=assigned))
+    assigned = Lead.assigned_to.through.objects.filter(
+        lead_id=OuterRef("pk"), user_id=membership.user_id
+    )
+    return queryset.filter(Q(created_by_id=membership.user_id) | Exists(assigned))
 
 
 def comments_visible_to(*, membership: Membership, queryset: QuerySet) -> QuerySet:
@@ -42,9 +51,9 @@ def attachments_visible_to(*, membership: Membership, queryset: QuerySet) -> Que
 
 def active_members(*, org) -> QuerySet:
     """Users who are active members of `org` (assignable, mentionable)."""
-    return User.objects.filter(
-        memberships__org=org, memberships__is_active=True, is_active=True
-    ).order_by("first_name", "last_name", "email")
+    return User.objects.filter(active_member(via_user=True), memberships__org=org).order_by(
+        "first_name", "last_name", "email"
+    )
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,8 @@ class LeadListPage:
     closed_leads: list
     open_leads_count: int
     closed_leads_count: int
+    counts_exact: bool
+    next_cursor: str | None
     contacts: list
     users: list
     source_list: list[str]
@@ -61,45 +72,54 @@ class LeadListPage:
 
 
 def lead_list(
-    *, membership: Membership, filtered: QuerySet, limit: int, offset: int
+    *,
+    membership: Membership,
+    filtered: QuerySet,
+    limit: int,
+    offset: int = 0,
+    ordering: str = "-created_on",
+    cursor: Cursor | None = None,
 ) -> LeadListPage:
     """Both pages (open and closed) of an already filtered queryset, their totals, and the
-    picker catalogues. The number of queries does not depend on the page size."""
+    picker catalogues. The number of queries does not depend on the page size, and no
+    query reads more than a page, a capped count, or a catalogue's bounded index range."""
     org = membership.org
     active = filtered.exclude(status=LeadStatus.CONVERTED)
     is_closed = Q(status=LeadStatus.CLOSED)
-    counts = active.aggregate(
-        open_count=Count("pk", filter=~is_closed), closed_count=Count("pk", filter=is_closed)
+    open_all, closed_all = active.exclude(is_closed), active.filter(is_closed)
+    open_count, open_exact = capped_count(open_all)
+    closed_count, closed_exact = capped_count(closed_all)
+
+    def page(queryset, position, started):
+        if not limit or not started:
+            return []
+        queryset = ordered(queryset, ordering)
+        if position is not None:
+            return list(after(queryset, ordering, position)[:limit])
+        return list(queryset[offset : offset + limit])
+
+    open_leads = page(open_all, cursor and cursor.open, cursor is None or cursor.open is not None)
+    closed_leads = page(
+        closed_all, cursor and cursor.closed, cursor is None or cursor.closed is not None
     )
-    ordering = ("-created_on", "-pk")
-    window = slice(offset, offset + limit)
-    open_leads = list(active.exclude(is_closed).order_by(*ordering)[window]) if limit else []
-    closed_leads = list(active.filter(is_closed).order_by(*ordering)[window]) if limit else []
     # One prefetch for both pages: two queries in all, whatever the page size.
     prefetch_related_objects(
         open_leads + closed_leads,
         Prefetch("assigned_to", queryset=User.objects.only("id")),
         Prefetch("tags", queryset=Tag.objects.unscoped().only("id", "name").order_by("name")),
     )
-
-    used_sources = (
-        leads_visible_to(membership=membership)
-        .exclude(source="")
-        .exclude(source__in=LeadSource.values)
-        .order_by("source")
-        .values_list("source", flat=True)
-        .distinct()[:CATALOGUE_LIMIT]
-    )
     return LeadListPage(
         open_leads=open_leads,
         closed_leads=closed_leads,
-        open_leads_count=counts["open_count"],
-        closed_leads_count=counts["closed_count"],
+        open_leads_count=open_count,
+        closed_leads_count=closed_count,
+        counts_exact=open_exact and closed_exact,
+        next_cursor=_next_cursor(open_leads, closed_leads, limit, ordering),
         contacts=list(
             contacts_visible_to(membership=membership).order_by("-created_on")[:CATALOGUE_LIMIT]
         ),
         users=list(active_members(org=org)[:CATALOGUE_LIMIT]),
-        source_list=[*LeadSource.values, *used_sources],
+        source_list=[*LeadSource.values, *sources_used(org=org)],
         tags=list(
             Tag.objects.for_org(org)
             .order_by("name")
@@ -107,6 +127,42 @@ def lead_list(
         ),
         status=list(LeadStatus.values),
     )
+
+
+def _next_cursor(open_leads, closed_leads, limit, ordering) -> str | None:
+    """A full page may have more behind it; a short one ended its list."""
+    if not limit:
+        return None
+    positions = [
+        position_of(leads[-1], ordering) if len(leads) == limit else None
+        for leads in (open_leads, closed_leads)
+    ]
+    if positions == [None, None]:
+        return None
+    return Cursor(ordering=ordering, open=positions[0], closed=positions[1]).encode()
+
+
+# The distinct sources of one organization without reading its leads: a loose index scan
+# over (org, source) that jumps from each source to the next one, one index seek each.
+_SOURCES_SQL = """
+WITH RECURSIVE used(source) AS (
+    SELECT MIN(source) FROM leads_lead WHERE org_id = %s AND source > ''
+    UNION ALL
+    SELECT (SELECT MIN(l.source) FROM leads_lead l WHERE l.org_id = %s AND l.source > u.source)
+    FROM used u WHERE u.source IS NOT NULL
+)
+SELECT source FROM used WHERE source IS NOT NULL LIMIT %s
+"""
+
+
+def sources_used(*, org) -> list[str]:
+    """Sources the organization's leads use beyond the common ones (bounded)."""
+    org_id = Organization._meta.pk.get_db_prep_value(getattr(org, "pk", org), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_SOURCES_SQL, [org_id, org_id, CATALOGUE_LIMIT + len(LeadSource.values)])
+        found = [row[0] for row in cursor.fetchall()]
+    common = set(LeadSource.values)
+    return [source for source in found if source not in common][:CATALOGUE_LIMIT]
 
 
 def lead_detail_queryset(*, membership: Membership, queryset: QuerySet | None = None) -> QuerySet:

@@ -21,7 +21,7 @@ def test_constraints_and_indexes_start_with_the_organization(model):
     """So that the data can be distributed by organization later without a schema rewrite."""
     meta = model._meta
     for item in [*meta.constraints, *meta.indexes]:
-        if isinstance(item, models.UniqueConstraint) and item.expressions:
+        if item.expressions:
             first = item.expressions[0]
             first_name = getattr(first, "name", None)
         else:

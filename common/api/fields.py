@@ -3,8 +3,33 @@
 import uuid
 
 from rest_framework import serializers
+from rest_framework.relations import MANY_RELATION_KWARGS
 
-from common.models import User
+from common.models import User, active_member
+
+
+class OrgManyRelatedField(serializers.ManyRelatedField):
+    """A list of ids checked with one query for the whole list (not one per id)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) or not hasattr(data, "__iter__"):
+            self.fail("not_a_list", input_type=type(data).__name__)
+        if not self.allow_empty and len(data) == 0:
+            self.fail("empty")
+        child = self.child_relation
+        pks = []
+        for item in data:
+            try:
+                pk = uuid.UUID(str(item))
+            except ValueError:
+                child.fail("incorrect_type", data_type=type(item).__name__)
+            if pk not in pks:
+                pks.append(pk)
+        found = {obj.pk: obj for obj in child.get_queryset().filter(pk__in=pks)} if pks else {}
+        for pk in pks:
+            if pk not in found:
+                child.fail("does_not_exist", pk_value=pk)
+        return [found[pk] for pk in pks]
 
 
 class OrgRelatedField(serializers.PrimaryKeyRelatedField):
@@ -38,6 +63,14 @@ class OrgRelatedField(serializers.PrimaryKeyRelatedField):
     def use_pk_only_optimization(self):
         return True
 
+    @classmethod
+    def many_init(cls, *args, **kwargs):
+        list_kwargs = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return OrgManyRelatedField(**list_kwargs)
+
 
 class MemberField(OrgRelatedField):
     """A user id of an active member of the request's organization."""
@@ -51,7 +84,5 @@ class MemberField(OrgRelatedField):
 
     def get_queryset(self):
         return User.objects.filter(
-            memberships__org=self.context["organization"],
-            memberships__is_active=True,
-            is_active=True,
+            active_member(via_user=True), memberships__org=self.context["organization"]
         )

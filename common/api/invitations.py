@@ -45,7 +45,7 @@ class InvitationViewSet(
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        invitation, _token = invitations.invitation_create(
+        invitation = invitations.invitation_create(
             org=self.organization,
             email=serializer.validated_data["email"],
             role=serializer.validated_data["role"],

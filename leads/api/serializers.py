@@ -12,6 +12,7 @@ from common.api.fields import MemberField, OrgRelatedField
 from common.api.serializers import UserSummarySerializer
 from common.models import Team
 from leads.choices import LeadStatus
+from leads.listing import DEFAULT_ORDERING, ORDERINGS, Cursor, InvalidCursor
 from leads.models import Attachment, Comment, Lead
 from leads.selectors import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 from leads.services import LEAD_RELATION_FIELDS, LEAD_SCALAR_FIELDS
@@ -339,11 +340,55 @@ class TeamSummarySerializer(serializers.ModelSerializer):
 
 
 class LeadListQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=0, required=False, default=LIST_LIMIT_DEFAULT)
-    offset = serializers.IntegerField(min_value=0, max_value=10**9, required=False, default=0)
+    limit = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        default=LIST_LIMIT_DEFAULT,
+        help_text=f"Leads per list (open and closed each); default {LIST_LIMIT_DEFAULT}, "
+        f"at most {LIST_LIMIT_MAX}.",
+    )
+    offset = serializers.IntegerField(
+        min_value=0,
+        max_value=10**9,
+        required=False,
+        default=0,
+        help_text="Leads to skip in each list; default 0. Its cost grows with its size (the "
+        "database reads every skipped lead): walk deep lists with `cursor` instead.",
+    )
+    ordering = serializers.ChoiceField(
+        choices=ORDERINGS,
+        required=False,
+        default=DEFAULT_ORDERING,
+        help_text="Sort order of both lists; `-` means descending. Leads with the same value "
+        "keep a stable order (by id). Default `-created_on` (newest first).",
+    )
+    cursor = serializers.CharField(
+        required=False,
+        max_length=2048,
+        help_text="`next_cursor` of the previous answer: continues both lists where that "
+        "page ended (same filters and `ordering`; not combined with `offset`).",
+    )
 
     def validate_limit(self, value):
         return min(value, LIST_LIMIT_MAX)
+
+    def validate_cursor(self, value):
+        try:
+            return Cursor.decode(value)
+        except InvalidCursor:
+            raise serializers.ValidationError("Not a cursor from this list.") from None
+
+    def validate(self, attrs):
+        cursor = attrs.get("cursor")
+        if cursor is not None:
+            if attrs["offset"]:
+                raise serializers.ValidationError({"offset": ["Send a cursor or an offset."]})
+            if "ordering" in self.initial_data and cursor.ordering != attrs["ordering"]:
+                raise serializers.ValidationError(
+                    {"cursor": ["This cursor continues another ordering."]}
+                )
+            attrs["ordering"] = cursor.ordering
+        return attrs
 
 
 @extend_schema_serializer(many=False)
@@ -352,9 +397,19 @@ class LeadListResponseSerializer(serializers.Serializer):
 
     open_leads = LeadListItemSerializer(many=True, help_text="Every status except closed.")
     closed_leads = LeadListItemSerializer(many=True, help_text="Status `closed`.")
-    open_leads_count = serializers.IntegerField(help_text="Total open leads matching the filters.")
+    open_leads_count = serializers.IntegerField(
+        help_text="Total open leads matching the filters (see `counts_exact`)."
+    )
     closed_leads_count = serializers.IntegerField(
-        help_text="Total closed leads matching the filters."
+        help_text="Total closed leads matching the filters (see `counts_exact`)."
+    )
+    counts_exact = serializers.BooleanField(
+        help_text="False when a count stopped at 10,000: that count then means "
+        '"more than 10,000" (a lower bound), not the total.'
+    )
+    next_cursor = serializers.CharField(
+        allow_null=True,
+        help_text="Pass as `cursor` for the next page of both lists; null when both ended.",
     )
     contacts = ContactSummarySerializer(many=True, help_text="Contacts for pickers (bounded).")
     users = UserSummarySerializer(many=True, help_text="Active members for pickers (bounded).")
@@ -409,3 +464,18 @@ class LeadDetailSerializer(serializers.Serializer):
     @extend_schema_field(UserSummarySerializer(many=True))
     def get_users_mention(self, lead):
         return UserSummarySerializer(self.context.get("users_mention", []), many=True).data
+
+
+class LeadExportQuerySerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=["csv", "xlsx"],
+        required=False,
+        default="csv",
+        help_text="`csv` (UTF-8 with a BOM) or `xlsx`; default `csv`.",
+    )
+    ordering = serializers.ChoiceField(
+        choices=ORDERINGS,
+        required=False,
+        default=DEFAULT_ORDERING,
+        help_text="Row order; default `-created_on`.",
+    )

@@ -16,6 +16,7 @@ lead_detail = LeadViewSet.as_view(
     }
 )
 lead_convert = LeadViewSet.as_view({"post": "convert"})
+lead_export = LeadViewSet.as_view({"get": "export"})
 comment_detail = CommentViewSet.as_view(
     {"put": "update", "patch": "partial_update", "delete": "destroy"}
 )
@@ -23,6 +24,7 @@ attachment_detail = AttachmentViewSet.as_view({"get": "retrieve", "delete": "des
 
 urlpatterns = [
     path("", lead_collection, name="lead-list"),
+    path("export/", lead_export, name="lead-export"),
     path("comment/<uuid:pk>/", comment_detail, name="lead-comment-detail"),
     path("attachment/<uuid:pk>/", attachment_detail, name="lead-attachment-detail"),
     path("<uuid:pk>/", lead_detail, name="lead-detail"),

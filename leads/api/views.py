@@ -1,9 +1,10 @@
 """Lead endpoints. Views translate HTTP into service and selector calls, nothing more."""
 
 from django.conf import settings
-from django.db import transaction
-from django.http import FileResponse
+from django.db.models import Prefetch, prefetch_related_objects
+from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -27,12 +28,15 @@ from leads.api.serializers import (
     LeadCreateSerializer,
     LeadCreateWithAttachmentSerializer,
     LeadDetailSerializer,
+    LeadExportQuerySerializer,
     LeadListQuerySerializer,
     LeadListResponseSerializer,
     LeadSerializer,
     LeadWriteSerializer,
 )
 from leads.conversion import lead_convert
+from leads.etags import lead_etag
+from leads.exports import csv_stream, export_rows, xlsx_stream
 from leads.filters import LeadFilterSet
 from leads.models import Attachment, Comment, Lead
 
@@ -44,16 +48,39 @@ CONTENT_DISPOSITION = OpenApiParameter(
     description="`attachment` with the file's original name.",
 )
 
-PAGE_PARAMETERS = [
-    OpenApiParameter(
-        "limit",
-        OpenApiTypes.INT,
-        description="Leads per list (open and closed each); default 10, at most 100.",
-    ),
-    OpenApiParameter(
-        "offset", OpenApiTypes.INT, description="Leads to skip in each list; default 0."
-    ),
-]
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The lead's `ETag` as last read: the write happens only if the lead has "
+    "not changed since (otherwise 412). Without it the write is unconditional.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The lead's current version, for `If-Match`.",
+)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _filter_parameters() -> list[OpenApiParameter]:
+    """The list's filters, documented on the export too (the schema generator adds a
+    filter set's parameters to list operations only)."""
+    parameters = []
+    for name, field in LeadFilterSet.base_filters.items():
+        choices = getattr(field, "extra", {}).get("choices")
+        parameters.append(
+            OpenApiParameter(
+                name,
+                OpenApiTypes.UUID if name == "assigned_to" else OpenApiTypes.STR,
+                description=field.extra.get("help_text", ""),
+                enum=[value for value, _label in choices] if choices else None,
+            )
+        )
+    return parameters
 
 
 class LeadViewSet(OrgScopedGenericViewSet):
@@ -82,8 +109,9 @@ class LeadViewSet(OrgScopedGenericViewSet):
         """Documented in the schema per operation."""
         return {
             "create": ["413"],
-            "update": ["409"],
-            "partial_update": ["409"],
+            "update": ["409", "412"],
+            "partial_update": ["409", "412"],
+            "destroy": ["412"],
             "convert": ["409"],
             "add_activity": ["413"],
         }.get(self.action, [])
@@ -106,15 +134,22 @@ class LeadViewSet(OrgScopedGenericViewSet):
             "add_activity": LeadActivityWithAttachmentSerializer,
         }.get(self.action, LeadSerializer)
 
+    def perform_content_negotiation(self, request, force=False):
+        # The export's `format` names the file type, not one of DRF's renderers.
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
     @extend_schema(
         operation_id="leads_list",
-        parameters=PAGE_PARAMETERS,
+        parameters=[LeadListQuerySerializer],
         responses=LeadListResponseSerializer,
     )
     def list(self, request):
-        """List leads, newest first, split into open and closed. Converted leads never
-        appear. `limit`/`offset` cut each of the two lists; the counts are the totals of
-        the filtered leads. An unknown `status` or a malformed `assigned_to` is a 400."""
+        """List leads, newest first unless `ordering` says otherwise, split into open and
+        closed. Converted leads never appear. `limit` cuts each of the two lists; `cursor`
+        (from `next_cursor`) continues both where the last page ended, at the same cost at
+        any depth, while `offset` costs more the deeper it goes. Counts are exact up to
+        10,000; beyond that `counts_exact` is false and a count means "more than 10,000".
+        An unknown `status`, `ordering` or `cursor`, or a malformed `assigned_to`, is a 400."""
         query = LeadListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = selectors.lead_list(
@@ -122,8 +157,42 @@ class LeadViewSet(OrgScopedGenericViewSet):
             filtered=self.filter_queryset(self.get_queryset()),
             limit=query.validated_data["limit"],
             offset=query.validated_data["offset"],
+            ordering=query.validated_data["ordering"],
+            cursor=query.validated_data.get("cursor"),
         )
         return Response(LeadListResponseSerializer(page).data)
+
+    @extend_schema(
+        operation_id="leads_export",
+        parameters=[LeadExportQuerySerializer, *_filter_parameters()],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="UTF-8 CSV with a header row."
+            ),
+            (200, XLSX_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="A workbook."),
+        },
+    )
+    def export(self, request):
+        """Every lead the list shows with the same filters, open and closed, as one CSV or
+        XLSX file (no limit), streamed. The columns are the import's, so the file imports
+        back. Cells that a spreadsheet would run as formulas start with `'`."""
+        query = LeadExportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = export_rows(
+            leads=self.filter_queryset(self.get_queryset()),
+            ordering=query.validated_data["ordering"],
+        )
+        kind = query.validated_data["format"]
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        if kind == "xlsx":
+            response = StreamingHttpResponse(xlsx_stream(rows), content_type=XLSX_TYPE)
+        else:
+            response = StreamingHttpResponse(
+                csv_stream(rows), content_type="text/csv; charset=utf-8"
+            )
+        response["Content-Disposition"] = f'attachment; filename="leads-{stamp}.{kind}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     @extend_schema(
         operation_id="leads_create",
@@ -145,39 +214,39 @@ class LeadViewSet(OrgScopedGenericViewSet):
         upload = data.pop("attachment", None)
         relations = {name: data.pop(name, None) for name in services.LEAD_RELATION_FIELDS}
         auto_convert = data.pop("auto_convert", False)
-        if upload is not None:
-            services.attachment_check_size(upload=upload)
-        with transaction.atomic():
-            lead, _ = services.lead_create(
-                org=self.organization,
-                by=request.user,
-                data=data,
-                auto_convert=auto_convert,
-                **relations,
-            )
-            if upload is not None:
-                services.attachment_create(lead=lead, by=request.user, upload=upload)
+        lead, _ = services.lead_create(
+            org=self.organization,
+            by=request.user,
+            data=data,
+            auto_convert=auto_convert,
+            attachment=upload,
+            **relations,
+        )
         return Response(self._render(lead), status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer)
+    @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer, parameters=[ETAG])
     def retrieve(self, request, pk=None):
-        """Everything about one lead, including converted ones."""
+        """Everything about one lead, including converted ones. `ETag` is its version."""
         lead = self.get_object()
         context = {
             **self.get_serializer_context(),
             "users_mention": list(selectors.active_members(org=self.organization)),
         }
-        return Response(LeadDetailSerializer(lead, context=context).data)
+        return Response(
+            LeadDetailSerializer(lead, context=context).data, headers={"ETag": lead_etag(lead)}
+        )
 
     @extend_schema(
         operation_id="leads_update",
         request=LeadWriteSerializer,
         responses=LeadSerializer,
+        parameters=[IF_MATCH, ETAG],
     )
     def update(self, request, pk=None):
         """Update the fields sent; the others stay as they are (PUT and PATCH alike).
         `status: "converted"` converts the lead; a converted lead's status cannot change
-        (409). Newly assigned users get an e-mail."""
+        (409). Newly assigned users get an e-mail. With `If-Match`, a lead changed since
+        that ETag is left alone (412)."""
         lead = self.get_object()
         serializer = LeadWriteSerializer(
             lead, data=request.data, partial=True, context=self.get_serializer_context()
@@ -185,22 +254,32 @@ class LeadViewSet(OrgScopedGenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         relations = {name: data.pop(name) for name in services.LEAD_RELATION_FIELDS if name in data}
-        lead, _ = services.lead_update(lead=lead, by=request.user, data=data, **relations)
-        return Response(self._render(lead))
+        lead, _ = services.lead_update(
+            lead=lead,
+            by=request.user,
+            data=data,
+            if_match=request.headers.get("If-Match"),
+            **relations,
+        )
+        return Response(self._render(lead), headers={"ETag": lead_etag(lead)})
 
     @extend_schema(
         operation_id="leads_partial_update",
         request=LeadWriteSerializer,
         responses=LeadSerializer,
+        parameters=[IF_MATCH, ETAG],
     )
     def partial_update(self, request, pk=None):
         """Same as PUT: only the fields sent change."""
         return self.update(request, pk=pk)
 
-    @extend_schema(operation_id="leads_destroy", responses={204: None})
+    @extend_schema(operation_id="leads_destroy", responses={204: None}, parameters=[IF_MATCH])
     def destroy(self, request, pk=None):
-        """Delete the lead with its comments and attachments (files included)."""
-        services.lead_delete(lead=self.get_object())
+        """Delete the lead with its comments and attachments (files included); with
+        `If-Match`, only if it has not changed since that ETag (otherwise 412)."""
+        services.lead_delete(
+            lead=self.get_object(), by=request.user, if_match=request.headers.get("If-Match")
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -260,13 +339,23 @@ class LeadViewSet(OrgScopedGenericViewSet):
         return None
 
     def _render(self, lead):
-        fresh = (
-            Lead.objects.for_org(self.organization)
-            .select_related("converted_account")
-            .prefetch_related("contacts", "assigned_to", "teams", "tags", "attachments")
-            .get(pk=lead.pk)
-        )
-        return LeadSerializer(fresh, context=self.get_serializer_context()).data
+        """The written lead as LeadSerializer renders it. The services keep what they wrote
+        on the instance; only the associations a write did not touch are read here."""
+        known = getattr(lead, "_prefetched_objects_cache", {})
+        missing = [
+            name for name in ("contacts", "assigned_to", "teams", "tags") if name not in known
+        ]
+        if "attachments" not in known:
+            missing.append(
+                Prefetch(
+                    "attachments",
+                    queryset=Attachment.objects.unscoped()
+                    .select_related("created_by")
+                    .order_by("created_on"),
+                )
+            )
+        prefetch_related_objects([lead], *missing)
+        return LeadSerializer(lead, context=self.get_serializer_context()).data
 
 
 def _refuse_oversized_body(request) -> None:
@@ -307,7 +396,7 @@ class CommentViewSet(OrgScopedGenericViewSet):
         serializer = CommentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.comment_update(
-            comment=comment, text=serializer.validated_data["comment"]
+            comment=comment, text=serializer.validated_data["comment"], by=request.user
         )
         return Response(CommentSerializer(comment).data)
 
@@ -319,7 +408,7 @@ class CommentViewSet(OrgScopedGenericViewSet):
     @extend_schema(operation_id="leads_comment_destroy", responses={204: None})
     def destroy(self, request, pk=None):
         """Delete the comment."""
-        services.comment_delete(comment=self.get_object())
+        services.comment_delete(comment=self.get_object(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -370,5 +459,5 @@ class AttachmentViewSet(OrgScopedGenericViewSet):
         attachment = self.get_object()
         if not (self.membership.is_admin or attachment.created_by_id == request.user.pk):
             raise PermissionDenied("Only the uploader or an admin may delete this attachment.")
-        services.attachment_delete(attachment=attachment)
+        services.attachment_delete(attachment=attachment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

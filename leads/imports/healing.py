@@ -81,9 +81,15 @@ def _fairest_waiting_ids(limit: int = 5) -> list:
 
 
 def _lock(queryset):
+    """Lock the job rows only (`of=self`): with `select_related("org")` a plain FOR UPDATE
+    would lock the organization's row too, and a concurrent claim of another job of the same
+    organization would then skip its own, unlocked job."""
+    options = {}
     if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True)
-    return queryset.select_for_update()
+        options["skip_locked"] = True
+    if connection.features.has_select_for_update_of:
+        options["of"] = ("self",)
+    return queryset.select_for_update(**options)
 
 
 def job_claim(*, job_id, delivery: str | None, worker: str = "") -> ImportJob | None:

@@ -15,6 +15,8 @@ LIST_KEYS = {
     "closed_leads",
     "open_leads_count",
     "closed_leads_count",
+    "counts_exact",
+    "next_cursor",
     "contacts",
     "users",
     "source_list",

@@ -37,6 +37,8 @@ def test_list_documents_response_keys_and_filters(schema):
         "closed_leads",
         "open_leads_count",
         "closed_leads_count",
+        "counts_exact",
+        "next_cursor",
         "contacts",
         "users",
         "source_list",
@@ -55,8 +57,32 @@ def test_list_documents_response_keys_and_filters(schema):
         "email",
         "limit",
         "offset",
+        "q",
+        "ordering",
+        "cursor",
     } <= names
+    ordering = next(p for p in operation["parameters"] if p["name"] == "ordering")
+    assert set(ordering["schema"]["enum"]) == {
+        "created_on",
+        "-created_on",
+        "first_name",
+        "-first_name",
+        "last_name",
+        "-last_name",
+        "opportunity_amount",
+        "-opportunity_amount",
+    }
     assert operation["security"] == [{"jwtAuth": [], "organizationId": []}]
+
+
+def test_export_documents_its_formats_and_filters(schema):
+    operation = schema["paths"]["/api/leads/export/"]["get"]
+    assert {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= set(
+        operation["responses"]["200"]["content"]
+    )
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert parameters["format"]["schema"]["enum"] == ["csv", "xlsx"]
+    assert {"q", "status", "tags", "ordering"} <= set(parameters)
 
 
 def test_create_documents_multipart_and_converted_account(schema):

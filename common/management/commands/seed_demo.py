@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from common.invitations import invitation_create, pending_invitations
+from common.invitations import invitation_create, invitation_token_issue, pending_invitations
 from common.models import Membership, Role, User
 from common.services import organization_create
 
@@ -45,17 +45,19 @@ class Command(BaseCommand):
 
     def _invite_demo_rep(self, membership, base) -> list[str]:
         """People join by invitation: the demo shows the whole path with a fresh invitation
-        for a rep who is not a member yet (the accept token is only ever in the e-mail,
-        printed by the console e-mail backend; here the operator's shell sees it too)."""
+        for a rep who is not a member yet (an admin's invitation sends the token by e-mail;
+        here the operator's shell sees it instead)."""
         org = membership.org
         if Membership.objects.for_org(org).filter(user__email=DEMO_INVITEE).exists():
             return [f"{DEMO_INVITEE} has joined the demo organization."]
         pending_invitations(org=org).filter(email=DEMO_INVITEE).delete()
-        _invitation, token = invitation_create(
-            org=org, email=DEMO_INVITEE, role=Role.USER, by=membership.user
+        # The operator's shell gets the token instead of an e-mail.
+        invitation = invitation_create(
+            org=org, email=DEMO_INVITEE, role=Role.USER, by=membership.user, send_email=False
         )
+        token = invitation_token_issue(invitation=invitation)
         return [
-            f"{DEMO_INVITEE} is invited (the e-mail above). They accept with their own password:",
+            f"{DEMO_INVITEE} is invited. They accept with their own password:",
             f"  curl -s -X POST {base}/api/invitations/accept/ -H 'Content-Type: "
             f"""application/json' -d '{{"token": "{token}", "password": "<their own>"}}'""",
         ]

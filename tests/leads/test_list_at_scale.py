@@ -1,0 +1,228 @@
+"""The list's search, sort orders, cursor walk and capped counts, and the number of
+queries each variant runs (a query added to any of them fails here)."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from leads import listing
+from leads.models import Lead
+from tests.conftest import client_for
+from tests.factories import LeadFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _walk(client, url, limit=4, between_pages=None):
+    """Every page of both lists, following next_cursor: (open ids, closed ids, pages)."""
+    seen_open, seen_closed, pages = [], [], 0
+    cursor = None
+    while True:
+        page_url = f"{url}{'&' if '?' in url else '?'}limit={limit}"
+        if cursor:
+            page_url += f"&cursor={cursor}"
+        response = client.get(page_url)
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        seen_open += [lead["id"] for lead in body["open_leads"]]
+        seen_closed += [lead["id"] for lead in body["closed_leads"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen_open, seen_closed, pages
+        if between_pages:
+            between_pages(pages)
+        assert pages < 100
+
+
+@pytest.mark.parametrize("ordering", listing.ORDERINGS)
+def test_a_cursor_walk_never_repeats_or_skips_a_lead_while_others_are_inserted(
+    admin_client, org, ordering
+):
+    same_instant = timezone.now() - datetime.timedelta(days=1)
+    names = ["Ann", "Bob", "ann", "Cid", "Dee"]
+    leads = [
+        LeadFactory(
+            org=org,
+            first_name=names[n % 5],
+            last_name=names[(n * 3) % 5],
+            status="closed" if n % 4 == 0 else "assigned",
+            opportunity_amount=None if n % 3 == 0 else n % 2 * 100,
+        )
+        for n in range(22)
+    ]
+    # Many equal sort values: only the id tie-breaker keeps the order stable.
+    Lead.objects.for_org(org).update(created_on=same_instant)
+    inserted = []
+
+    def insert(page):
+        inserted.append(
+            LeadFactory(org=org, first_name="Bob", status="closed" if page % 2 else "assigned")
+        )
+
+    open_ids, closed_ids, pages = _walk(
+        admin_client, f"/api/leads/?ordering={ordering}", between_pages=insert
+    )
+
+    assert len(open_ids) == len(set(open_ids)), "a lead was listed twice"
+    assert len(closed_ids) == len(set(closed_ids)), "a lead was listed twice"
+    expected_open = {str(lead.pk) for lead in leads if lead.status != "closed"}
+    expected_closed = {str(lead.pk) for lead in leads if lead.status == "closed"}
+    assert expected_open <= set(open_ids), "a lead that existed all along was skipped"
+    assert expected_closed <= set(closed_ids)
+    assert set(open_ids) | set(closed_ids) <= {str(lead.pk) for lead in leads + inserted}
+    assert pages >= 5
+
+
+def test_cursor_pages_follow_the_order_and_match_offset_pages(admin_client, org):
+    for n in range(9):
+        LeadFactory(org=org, first_name=f"Name{n:02d}")
+    open_ids, _closed, _pages = _walk(admin_client, "/api/leads/?ordering=-first_name", limit=2)
+    by_offset = admin_client.get("/api/leads/?ordering=-first_name&limit=100").json()
+    assert open_ids == [lead["id"] for lead in by_offset["open_leads"]]
+    names = [lead["first_name"] for lead in by_offset["open_leads"]]
+    assert names == sorted(names, reverse=True)
+
+
+def test_amount_ordering_puts_leads_without_an_amount_first_ascending(admin_client, org):
+    LeadFactory(org=org, first_name="Big", opportunity_amount=900)
+    LeadFactory(org=org, first_name="None", opportunity_amount=None)
+    LeadFactory(org=org, first_name="Small", opportunity_amount=5)
+    body = admin_client.get("/api/leads/?ordering=opportunity_amount").json()
+    assert [lead["first_name"] for lead in body["open_leads"]] == ["None", "Small", "Big"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ordering=email",
+        "ordering=-id",
+        "cursor=not-a-cursor",
+        "cursor=eyJvIjoiaWQifQ",
+    ],
+)
+def test_unknown_ordering_or_cursor_is_400(admin_client, query):
+    response = admin_client.get(f"/api/leads/?{query}")
+    assert response.status_code == 400, response.json()
+    assert response.json()["code"] == "validation_error"
+
+
+def test_cursor_with_offset_or_another_ordering_is_400(admin_client, org):
+    LeadFactory.create_batch(3, org=org)
+    cursor = admin_client.get("/api/leads/?limit=1").json()["next_cursor"]
+    assert admin_client.get(f"/api/leads/?limit=1&cursor={cursor}&offset=2").status_code == 400
+    response = admin_client.get(f"/api/leads/?limit=1&cursor={cursor}&ordering=first_name")
+    assert response.status_code == 400
+    assert "cursor" in response.json()["fields"]
+
+
+def test_counts_beyond_the_exact_limit_are_flagged_as_lower_bounds(admin_client, org, monkeypatch):
+    monkeypatch.setattr(listing, "COUNT_EXACT_LIMIT", 5)
+    LeadFactory.create_batch(7, org=org)
+    LeadFactory.create_batch(2, org=org, status="closed")
+    body = admin_client.get("/api/leads/").json()
+    assert (body["open_leads_count"], body["closed_leads_count"]) == (5, 2)
+    assert body["counts_exact"] is False
+    body = admin_client.get("/api/leads/?status=closed").json()
+    assert (body["closed_leads_count"], body["counts_exact"]) == (2, True)
+
+
+def test_search_finds_name_email_phone_account_and_title(admin_client, org, other_org):
+    LeadFactory(org=org, first_name="Zelda", email="z@acme.example", title="CTO")
+    LeadFactory(org=org, account_name="Globex Corp", phone="+14155550199")
+    LeadFactory(org=org, first_name="Other")
+    LeadFactory(org=other_org, first_name="Zelda")
+
+    def found(term):
+        body = admin_client.get(f"/api/leads/?q={term}").json()
+        return sorted(lead["first_name"] for lead in body["open_leads"])
+
+    assert len(found("zeld")) == 1
+    assert len(found("ACME.EX")) == 1
+    assert len(found("globex")) == 1
+    assert len(found("5550199")) == 1
+    assert len(found("cto")) == 1
+    assert found("no such thing") == []
+
+
+def test_tag_filter_ignores_another_organizations_tags(admin_client, org, other_org):
+    mine = LeadFactory(org=org)
+    theirs = LeadFactory(org=other_org)
+    theirs.tags.add(TagFactory(org=other_org, name="vip"))
+    assert admin_client.get("/api/leads/?tags=vip").json()["open_leads"] == []
+    mine.tags.add(TagFactory(org=org, name="VIP"))
+    body = admin_client.get("/api/leads/?tags=vip").json()
+    assert [lead["id"] for lead in body["open_leads"]] == [str(mine.pk)]
+
+
+def test_sources_catalogue_lists_each_used_source_once(admin_client, org, other_org):
+    LeadFactory.create_batch(3, org=org, source="Trade Fair")
+    LeadFactory(org=org, source="Website Form")
+    LeadFactory(org=other_org, source="Their Secret Source")
+    sources = admin_client.get("/api/leads/").json()["source_list"]
+    assert sources.count("Trade Fair") == 1
+    assert sources.count("Website Form") == 1
+    assert "Their Secret Source" not in sources
+
+
+# Queries of one list request: authentication (user, membership), the two capped counts,
+# the two pages, their assignees and tags, and the contacts, users, sources and tags
+# pickers. Pinned per variant, with leads on both pages.
+BASE_QUERIES = 12
+LIST_VARIANTS = {
+    "": 0,
+    "?status=closed": 0,
+    "?source=web&status=assigned": 0,
+    "?name=ann": 0,
+    "?city=oslo": 0,
+    "?email=example": 0,
+    "?title=lead": 0,
+    "?q=ann": 0,
+    "?assigned_to={user}": 0,
+    "?tags=tag1,tag2": 1,  # the organization's tag ids, read first
+    "?ordering=last_name": 0,
+    "?ordering=-opportunity_amount": 0,
+    "?offset=1": 0,
+}
+
+
+@pytest.mark.parametrize("query", LIST_VARIANTS, ids=lambda q: q or "default")
+@pytest.mark.parametrize("role", ["admin", "user"])
+def test_list_variant_query_count(query, role, admin_membership, user_membership, org):
+    membership = admin_membership if role == "admin" else user_membership
+    for n in range(6):
+        lead = LeadFactory(
+            org=org, first_name="Ann", status="closed" if n % 2 else "assigned", city="Oslo"
+        )
+        lead.assigned_to.add(membership.user)
+        lead.tags.add(TagFactory(org=org, name=f"tag{n}"))
+    client = client_for(membership)
+    query = query.format(user=membership.user_id)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/leads/{query}")
+    assert response.status_code == 200, response.json()
+    expected = BASE_QUERIES + (1 if "tags=" in query else 0)
+    assert len(queries) == expected, "\n".join(q["sql"] for q in queries)
+    # The cursor's next page costs the same (or one page less once a list has ended).
+    cursor = client.get(f"/api/leads/{query}{'&' if query else '?'}limit=1").json()["next_cursor"]
+    if cursor and "offset" not in query:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(
+                f"/api/leads/{query}{'&' if query else '?'}limit=1&cursor={cursor}"
+            )
+        assert response.status_code == 200
+        assert len(queries) <= expected
+
+
+@pytest.mark.postgres
+def test_every_connection_carries_the_statement_timeout(settings):
+    """A runaway query ends in the database, not only in the web worker that gave up."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+        (value,) = cursor.fetchone()
+    assert int(value) == settings.DATABASE_STATEMENT_TIMEOUT_MS > 0
