@@ -15,9 +15,10 @@ from tests.factories import ContactFactory, LeadFactory, TagFactory, TeamFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # The lead's own statements, plus the outbox row that queues the assignment e-mail (in the
-# write's transaction, so that the e-mail survives a broker outage) and the one multi-row
-# INSERT of the write's change-log events.
-MAX_WRITE_QUERIES = 12 + 1 + 1
+# write's transaction, so that the e-mail survives a broker outage), the one multi-row
+# INSERT of the write's change-log events, and the webhooks' read of the organization's
+# active subscriptions (none here; with some, their deliveries and send request add two).
+MAX_WRITE_QUERIES = 12 + 1 + 1 + 1
 
 
 @pytest.fixture
