@@ -9,10 +9,11 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from capture.models import ApiKey
+from common.errors import Conflict, ErrorCode
 
 KEY_MARK = "lk_"
 PREFIX_LENGTH = 11  # "lk_" + 8 characters: enough to tell keys apart in a list
@@ -121,13 +122,29 @@ def api_key_create(
 
 
 def api_key_rotate(*, api_key: ApiKey) -> tuple[ApiKey, str]:
-    """A new secret for the same key (settings kept); the old secret stops working now."""
+    """A new secret for the same key (settings kept); the old secret stops working now.
+    A revoked key stays revoked: rotating it is a conflict."""
+    if not api_key.is_active:
+        raise Conflict("A revoked key cannot be rotated.", code=ErrorCode.API_KEY_REVOKED)
     secret = new_secret()
     api_key.prefix = secret[:PREFIX_LENGTH]
     api_key.key_hash = key_hash(secret)
     api_key.rotated_on = timezone.now()
     api_key.save(update_fields=["prefix", "key_hash", "rotated_on"])
     return api_key, secret
+
+
+def api_key_update(*, api_key: ApiKey, data: dict) -> ApiKey:
+    """Change a key's settings (never its secret: see api_key_rotate)."""
+    data = dict(data)
+    assignees = data.pop("default_assigned_to", None)
+    with transaction.atomic():
+        for name, value in data.items():
+            setattr(api_key, name, value)
+        api_key.save()
+        if assignees is not None:
+            api_key.default_assigned_to.set(assignees)
+    return api_key
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

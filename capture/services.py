@@ -11,6 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from capture.models import ApiKey, IdempotencyRecord, SpamReason, SpamSubmission
+from changelog.models import Channel
+from changelog.services import Actor, Change, EventData, events_record
+from common.request_id import current_request_id
 from leads.choices import LeadSource, LeadStatus
 from leads.models import Comment, Lead
 from leads.services import LEAD_SCALAR_FIELDS, lead_create
@@ -104,16 +107,36 @@ def _recent_open_lead(api_key: ApiKey, email: str) -> Lead | None:
     )
 
 
+def capture_change(api_key: ApiKey) -> Change:
+    """A website-form submission: the key acts, under the current request."""
+    return Change(Actor.api_key(api_key), Channel.WEB_FORM, current_request_id())
+
+
 def _record_on_existing(*, lead: Lead, api_key: ApiKey, data: dict) -> Lead:
     """Record a repeat submission on the existing open lead as a comment, changing none of
     its fields: anyone holding the public key could otherwise write into a lead they found
-    by its e-mail address. The sales team sees what was sent and decides."""
+    by its e-mail address. The sales team sees what was sent and decides (the history shows
+    the submission as `submission_linked`)."""
     lines = [f'Submitted again through the website form (key "{api_key.name}"):']
+    submitted = {}
     for name in PUBLIC_LEAD_FIELDS:
         value = data.get(name)
         if value and name != "source":
             lines.append(f"{name}: {value}")
-    Comment.objects.create(org=api_key.org, lead=lead, comment="\n".join(lines))
+            submitted[name] = str(value)
+    comment = Comment.objects.create(org=api_key.org, lead=lead, comment="\n".join(lines))
+    events_record(
+        org=api_key.org_id,
+        change=capture_change(api_key),
+        events=[
+            EventData(
+                "lead.updated",
+                "submission_linked",
+                lead.pk,
+                {"submission": [None, submitted], "comment": [None, str(comment.pk)]},
+            )
+        ],
+    )
     return lead
 
 
@@ -146,6 +169,7 @@ def lead_capture(*, api_key: ApiKey, data: dict, idempotency_key: str = "") -> C
                     data=data,
                     tags=list(api_key.default_tags or []),
                     default_assignees=list(api_key.default_assigned_to.all()),
+                    change=capture_change(api_key),
                 )
                 result = CaptureResult(Outcome.CREATED, lead=lead, answer_id=lead.pk)
             if idempotency_key:
@@ -163,6 +187,25 @@ def lead_capture(*, api_key: ApiKey, data: dict, idempotency_key: str = "") -> C
             raise
         return replayed
     return result
+
+
+def submission_screen(
+    *, api_key: ApiKey, raw: dict, client_address: str = "", origin: str = "", user_agent: str = ""
+) -> bool:
+    """Whether a raw submission is spam; if so it is kept for review (and no lead is made).
+    The caller answers a spam submission exactly like a real one (the bot learns nothing)."""
+    reason = spam_reason_for(raw)
+    if reason is None:
+        return False
+    spam_submission_record(
+        api_key=api_key,
+        payload=raw,
+        reason=reason,
+        client_address=client_address,
+        origin=origin,
+        user_agent=user_agent,
+    )
+    return True
 
 
 def honeypot_triggered(raw: dict) -> bool:

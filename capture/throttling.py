@@ -5,40 +5,18 @@ Fixed one-minute windows: simple, one cache round-trip per check, and `Retry-Aft
 time left in the window.
 """
 
-import ipaddress
 import logging
 import math
 import time
 
-from django.conf import settings
 from django.core.cache import cache
+
+from common.addresses import client_address
 
 WINDOW_SECONDS = 60
 logger = logging.getLogger(__name__)
 # One warning per process and minute while the cache is down, not one per request.
 _last_warning = [0.0]
-
-
-def client_address(request) -> str:
-    """The caller's address behind `CAPTURE_TRUSTED_PROXY_COUNT` reverse proxies.
-
-    Each trusted proxy appends the address it received the request from to
-    X-Forwarded-For, so with N proxies the client is the N-th entry from the right;
-    anything further left was written by the client and cannot be trusted. With 0
-    proxies (the default) X-Forwarded-For is ignored entirely.
-    """
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    trusted = settings.CAPTURE_TRUSTED_PROXY_COUNT
-    if trusted > 0:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        hops = [hop for hop in hops if hop]
-        if len(hops) >= trusted:
-            candidate = hops[-trusted]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                return remote
-    return remote
 
 
 def hit(scope: str, identity: str, limit: int) -> int | None:
@@ -74,3 +52,6 @@ def _count(scope: str, identity: str, limit: int) -> int | None:
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
+
+
+__all__ = ["client_address"]

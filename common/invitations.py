@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from common.models import Invitation, Membership, Organization, User
+from common.models import Invitation, Membership, Organization, User, active_member
 from outbox.services import outbox_enqueue
 
 INVALID_TOKEN_MESSAGE = "This invitation is invalid, expired, revoked or already used."
@@ -50,7 +50,7 @@ def invitation_create(
     database or the outbox); an operator who sends nothing issues one with
     `invitation_token_issue`. It never appears in an API answer."""
     email = User.objects.normalize_email(email).strip().lower()
-    if Membership.objects.for_org(org).filter(user__email__iexact=email, is_active=True).exists():
+    if Membership.objects.for_org(org).filter(active_member(), user__email__iexact=email).exists():
         raise ValidationError({"email": ["This address is already a member."]})
     pending_invitations(org=org).filter(email=email).update(revoked_at=timezone.now())
     invitation = Invitation.objects.create(

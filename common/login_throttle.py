@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from capture.throttling import client_address
+from common.addresses import client_address
 
 __all__ = ["client_address", "failure_record", "retry_after", "success_record"]
 

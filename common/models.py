@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -69,6 +69,15 @@ class Organization(models.Model):
 class Role(models.TextChoices):
     ADMIN = "ADMIN", "Admin"
     USER = "USER", "User"
+
+
+def active_member(*, via_user: bool = False) -> Q:
+    """The one definition of an active member: the membership is active and so is the
+    person's account. On Membership queries by default; `via_user=True` on User queries
+    (pass the organization in the same filter() call, so that both use one membership)."""
+    if via_user:
+        return Q(memberships__is_active=True, is_active=True)
+    return Q(is_active=True, user__is_active=True)
 
 
 class Membership(OrgOwnedModel):

@@ -2,10 +2,9 @@
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from rest_framework.exceptions import ValidationError
 
-from common.api.errors import Conflict
-from common.models import Membership, Organization, Role, User
+from common.errors import Conflict, ErrorCode, InvalidInput
+from common.models import Membership, Organization, Role, User, active_member
 
 
 def _user_get_or_create(*, email: str, password: str | None, **names) -> tuple[User, bool]:
@@ -44,7 +43,7 @@ def member_add(
     if membership is None:
         return Membership.objects.create(org=org, user=user, role=role), created
     if membership.is_active:
-        raise ValidationError({"email": ["This user is already a member."]}, code="already_member")
+        raise InvalidInput(fields={"email": ["This user is already a member."]})
     membership.is_active = True
     membership.role = role
     membership.save(update_fields=["is_active", "role"])
@@ -96,8 +95,10 @@ def _ensure_another_admin(membership: Membership) -> None:
     others = (
         Membership.objects.for_org(membership.org_id)
         .select_for_update()
-        .filter(role=Role.ADMIN, is_active=True)
+        .filter(active_member(), role=Role.ADMIN)
         .exclude(pk=membership.pk)
     )
     if not others.exists():
-        raise Conflict("An organization must keep at least one active admin.", code="last_admin")
+        raise Conflict(
+            "An organization must keep at least one active admin.", code=ErrorCode.LAST_ADMIN
+        )

@@ -124,7 +124,7 @@ def membership_for_request(request):
     """
     from rest_framework.exceptions import ParseError, PermissionDenied
 
-    from common.models import Membership
+    from common.models import Membership, active_member
 
     raw = request.headers.get(ORG_HEADER, "").strip()
     if not raw:
@@ -140,7 +140,7 @@ def membership_for_request(request):
     membership = (
         Membership.objects.for_org(org_id)
         .select_related("org", "user")
-        .filter(user_id=request.user.pk, is_active=True, user__is_active=True)
+        .filter(active_member(), user_id=request.user.pk)
         .first()
     )
     if membership is None:

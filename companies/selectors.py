@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from common.models import Membership
+from common.models import Membership, active_member
 from companies.models import Company
 
 
@@ -16,7 +16,7 @@ def membership_for_company(*, user, company_id) -> Membership | None:
     return (
         Membership.objects.unscoped()
         .select_related("org", "user")
-        .filter(user_id=user.pk, is_active=True, user__is_active=True, org_id__in=owner)
+        .filter(active_member(), user_id=user.pk, org_id__in=owner)
         .first()
     )
 

@@ -1,8 +1,8 @@
 """Writes on companies. A company name is unique per organization, whatever its case."""
 
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
+from common.errors import InvalidInput
 from common.models import Organization, User
 from companies.models import Company
 
@@ -16,7 +16,7 @@ def _ensure_name_free(*, org_id, name: str, exclude_pk=None) -> None:
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     if taken.exists():
-        raise ValidationError({"name": [DUPLICATE_NAME]}, code="unique")
+        raise InvalidInput(fields={"name": [DUPLICATE_NAME]})
 
 
 def _save(company: Company, **kwargs) -> Company:
@@ -26,7 +26,7 @@ def _save(company: Company, **kwargs) -> Company:
         with transaction.atomic():
             company.save(**kwargs)
     except IntegrityError:
-        raise ValidationError({"name": [DUPLICATE_NAME]}, code="unique") from None
+        raise InvalidInput(fields={"name": [DUPLICATE_NAME]}) from None
     return company
 
 

@@ -201,6 +201,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "auth", "description": "Access and refresh tokens (JWT)."},
         {"name": "orgs", "description": "The organizations the caller belongs to."},
         {"name": "users", "description": "Members of the organization."},
+        {"name": "invitations", "description": "Invitations to join the organization."},
         {"name": "teams", "description": "Teams of members."},
         {
             "name": "leads",
@@ -232,7 +233,14 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/(?!leads/create-from-site/).*$"
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "organization-id", "accept"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "organization-id",
+    "accept",
+    "if-match",
+    "x-request-id",
+]
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # Embedded default: no broker means tasks run in-process, synchronously.
@@ -350,7 +358,13 @@ if IS_PRODUCTION:
 # --- API contract (errors, formats, headers) ---
 # Response headers browsers let the sales SPA's JavaScript read: an attachment's file name,
 # when to retry, a version tag, and where a created resource lives.
-CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "ETag", "Location"]
+CORS_EXPOSE_HEADERS = [
+    "Content-Disposition",
+    "Retry-After",
+    "ETag",
+    "Location",
+    "X-Request-ID",
+]
 
 # --- Durability: outbox, relay, queues, self-healing imports, failure answers ---
 # Every side effect that leaves the database (Celery tasks: imports, e-mails, webhooks) is
@@ -422,6 +436,30 @@ if CACHES["default"]["BACKEND"].endswith("RedisCache"):
 SERVICE_UNAVAILABLE_RETRY_AFTER = env_int("SERVICE_UNAVAILABLE_RETRY_AFTER", 5)
 MIDDLEWARE.insert(1, "common.api.unavailable.ServiceUnavailableMiddleware")
 
+# --- Webhooks: signed deliveries of lead changes to integrators (docs/webhooks.md) ---
+INSTALLED_APPS.append("webhooks")
+# Receivers on private, loopback or link-local addresses are refused (at subscription and
+# at every send) unless this is on: on in development, off in production.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", not IS_PRODUCTION)
+# A delivery must be answered 2xx within this many seconds, connection included.
+WEBHOOKS_TIMEOUT_SECONDS = env_float("WEBHOOKS_TIMEOUT_SECONDS", 10.0)
+# Failed sends wait 2^n * base seconds (with jitter) up to the cap before the next try;
+# a delivery is given up only after failing for the retry window.
+WEBHOOKS_RETRY_BASE_SECONDS = env_float("WEBHOOKS_RETRY_BASE_SECONDS", 5.0)
+WEBHOOKS_RETRY_MAX_SECONDS = env_float("WEBHOOKS_RETRY_MAX_SECONDS", 3600.0)
+WEBHOOKS_RETRY_WINDOW_HOURS = env_float("WEBHOOKS_RETRY_WINDOW_HOURS", 24.0)
+# A subscription whose receiver failed every delivery for this long is paused.
+WEBHOOKS_PAUSE_AFTER_HOURS = env_float("WEBHOOKS_PAUSE_AFTER_HOURS", 72.0)
+# One task sends a subscription's deliveries for at most this long, then yields its worker.
+WEBHOOKS_PUMP_SECONDS = env_float("WEBHOOKS_PUMP_SECONDS", 10.0)
+# Only this much of a receiver's answer is read.
+WEBHOOKS_RESPONSE_MAX_BYTES = env_int("WEBHOOKS_RESPONSE_MAX_BYTES", 4096)
+# The relay looks for deliveries that are due (retries, lost messages) this often.
+WEBHOOKS_SWEEP_SECONDS = env_float("WEBHOOKS_SWEEP_SECONDS", 1.0)
+RELAY_PERIODIC["webhooks.dispatch.webhooks_sweep"] = WEBHOOKS_SWEEP_SECONDS
+SPECTACULAR_SETTINGS["TAGS"].append(
+    {"name": "webhooks", "description": "Signed notifications of lead changes (ADMIN only)."}
+)
 # --- Lists at scale ---
 # Longest a single SQL statement may run (milliseconds; 0: no limit), set on every
 # PostgreSQL connection: a runaway request ends with an error instead of running on in
@@ -433,3 +471,11 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_STATEMENT_
     _options["options"] = (
         f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
     ).strip()
+
+# --- Change log ---------------------------------------------------------------------------
+# Every response carries an X-Request-ID (the caller's when sane), recorded with each change.
+MIDDLEWARE.insert(0, "common.request_id.RequestIdMiddleware")
+# The change feed shows only events at least this old, so that a transaction that recorded
+# events a moment ago and commits now is not passed over by a reader's cursor
+# (docs/changelog.md says what the cursor guarantees).
+CHANGE_FEED_SETTLE_SECONDS = env_float("CHANGE_FEED_SETTLE_SECONDS", 5.0)

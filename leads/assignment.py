@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 
-from common.models import Membership, Organization, User
+from common.models import Membership, Organization, User, active_member
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _active_member_ids(org: Organization, user_ids: set) -> set:
         return set()
     return set(
         Membership.objects.for_org(org)
-        .filter(user_id__in=user_ids, is_active=True, user__is_active=True)
+        .filter(active_member(), user_id__in=user_ids)
         .values_list("user_id", flat=True)
     )
 
@@ -145,8 +145,34 @@ def assignees_for_new_leads(
             continue
         position = starts[rule.id] + handed[rule.id]
         handed[rule.id] += 1
-        result.append([rule.members[position % len(rule.members)]])
+        result.append(RuleChoice([rule.members[position % len(rule.members)]], rule.id))
     return result
+
+
+class RuleChoice(list):
+    """Assignees that a rule chose (not the caller's fallback): the change log records the
+    assignment through the `assignment_rule` channel."""
+
+    def __init__(self, users, rule_id):
+        super().__init__(users)
+        self.rule_id = rule_id
+
+
+def assignment_rule_save(*, org: Organization, data: dict, rule=None):
+    """Create (no `rule`) or change an assignment rule from validated fields; `users`, when
+    given, replaces the rule's members."""
+    from capture.models import AssignmentRule
+
+    data = dict(data)
+    users = data.pop("users", None)
+    with transaction.atomic():
+        rule = rule or AssignmentRule(org=org)
+        for name, value in data.items():
+            setattr(rule, name, value)
+        rule.save()
+        if users is not None:
+            rule.users.set(users)
+    return rule
 
 
 def assignees_for_new_lead(

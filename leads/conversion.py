@@ -6,17 +6,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
 from accounts.models import Account, Contact, Opportunity
-from common.api.errors import Conflict
+from changelog.models import Channel
+from changelog.services import Change, EventData, events_record
+from common.errors import Conflict, ErrorCode, NotFound
 from leads.choices import LeadStatus
 from leads.models import Lead
 
 
 class LeadAlreadyConverted(Conflict):
-    default_detail = "This lead has already been converted."
-    default_code = "lead_already_converted"
+    code = ErrorCode.LEAD_ALREADY_CONVERTED
+    detail = "This lead has already been converted."
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,14 @@ class Conversion:
     account_created: bool = True
 
 
-def lead_convert(*, lead: Lead, by) -> Conversion:
+def lead_convert(*, lead: Lead, by, change: Change | None = None) -> Conversion:
     """Convert `lead` in one transaction, with its row locked so that two concurrent
     conversions produce one account. A converted lead stays readable; converting it again
-    is a conflict."""
+    is a conflict. Records `lead.converted` (channel conversion, `change`'s actor)."""
+    change = (change or Change.by(by)).through(Channel.CONVERSION)
     with transaction.atomic():
         locked = lead_lock(lead)
+        old_status = locked.status
         # Either one marks a converted lead: its account may since have been deleted
         # (SET_NULL), leaving only the status.
         if locked.status == LeadStatus.CONVERTED or locked.converted_account_id is not None:
@@ -71,6 +74,17 @@ def lead_convert(*, lead: Lead, by) -> Conversion:
         locked.converted_at = timezone.now()
         locked.converted_account = account
         locked.save(update_fields=["status", "converted_at", "converted_account", "updated_on"])
+        changes = {
+            "status": [old_status, LeadStatus.CONVERTED.value],
+            "converted_account": [None, str(account.pk)],
+            "contact": [None, str(contact.pk)],
+            "opportunity": [None, str(opportunity.pk)],
+        }
+        events_record(
+            org=locked.org_id,
+            change=change,
+            events=[EventData("lead.converted", "converted", locked.pk, changes)],
+        )
     lead.refresh_from_db()
     return Conversion(
         account=account,

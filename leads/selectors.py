@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_r
 
 from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
-from common.models import Membership, Organization, Tag, Team, User
+from common.models import Membership, Organization, Tag, Team, User, active_member
 from leads.choices import LeadSource, LeadStatus
 from leads.listing import Cursor, after, capped_count, ordered, position_of
 from leads.models import Attachment, Comment, Lead
@@ -67,9 +67,9 @@ def attachments_visible_to(*, membership: Membership, queryset: QuerySet) -> Que
 
 def active_members(*, org) -> QuerySet:
     """Users who are active members of `org` (assignable, mentionable)."""
-    return User.objects.filter(
-        memberships__org=org, memberships__is_active=True, is_active=True
-    ).order_by("first_name", "last_name", "email")
+    return User.objects.filter(active_member(via_user=True), memberships__org=org).order_by(
+        "first_name", "last_name", "email"
+    )
 
 
 @dataclass(frozen=True)

@@ -239,3 +239,22 @@ def test_a_website_can_read_retry_after_and_location(org):
     assert response["Access-Control-Allow-Origin"] == site
     assert _exposed(response) == {"retry-after", "location"}
     assert re.fullmatch(r"http://testserver/api/leads/[0-9a-f-]{36}/", response["Location"])
+
+
+def test_every_domain_error_code_is_listed_and_mapped_to_a_status():
+    from common import errors as domain
+    from common.api.errors import domain_status
+
+    assert {str(code) for code in domain.ErrorCode} <= set(ERROR_CODES)
+    statuses = {
+        kind: domain_status(kind())
+        for kind in (
+            domain.InvalidInput,
+            domain.Forbidden,
+            domain.NotFound,
+            domain.Conflict,
+            domain.PreconditionFailed,
+            domain.TooLarge,
+        )
+    }
+    assert list(statuses.values()) == [400, 403, 404, 409, 412, 413]

@@ -27,9 +27,8 @@ from capture.services import (
     PUBLIC_LEAD_FIELDS,
     Outcome,
     lead_capture,
-    spam_reason_for,
-    spam_submission_record,
     storable_text,
+    submission_screen,
 )
 from common.api.errors import error_response
 from common.api.parsers import JSONParser
@@ -214,15 +213,13 @@ class CreateLeadFromSiteView(APIView):
             raise exceptions.ValidationError(
                 {"thank_you_url": ["Must be a URL on one of the key's allowed origins."]}
             )
-        if spam_reason_for(raw):
-            spam_submission_record(
-                api_key=api_key,
-                payload=raw,
-                reason=spam_reason_for(raw),
-                client_address=throttling.client_address(request),
-                origin=origin or "",
-                user_agent=request.headers.get("User-Agent", ""),
-            )
+        if submission_screen(
+            api_key=api_key,
+            raw=raw,
+            client_address=throttling.client_address(request),
+            origin=origin or "",
+            user_agent=request.headers.get("User-Agent", ""),
+        ):
             return self._answer(
                 request, api_key, is_form, raw.get("thank_you_url"), _decoy(raw, api_key), 201
             )

@@ -11,11 +11,11 @@ from capture.api.serializers import (
     AssignmentRuleSerializer,
     SpamSubmissionSerializer,
 )
-from capture.keys import api_key_create, api_key_revoke, api_key_rotate
+from capture.keys import api_key_create, api_key_revoke, api_key_rotate, api_key_update
 from capture.models import ApiKey, AssignmentRule, SpamSubmission
-from common.api.errors import Conflict
 from common.api.permissions import IsOrgAdmin
 from common.api.viewsets import OrgScopedModelViewSet, OrgScopedReadOnlyViewSet
+from leads.assignment import assignment_rule_save
 
 
 class ApiKeyViewSet(OrgScopedModelViewSet):
@@ -49,15 +49,17 @@ class ApiKeyViewSet(OrgScopedModelViewSet):
         api_key.key = secret
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
 
+    def perform_update(self, serializer):
+        serializer.instance = api_key_update(
+            api_key=serializer.instance, data=serializer.validated_data
+        )
+
     @extend_schema(request=None, responses={200: ApiKeyCreatedSerializer})
     @action(detail=True, methods=["post"])
     def rotate(self, request, *args, **kwargs):
         """Replace the secret (the old one stops working at once); the new one is returned
         once as `key`. A revoked key cannot be rotated (409)."""
-        api_key = self.get_object()
-        if not api_key.is_active:
-            raise Conflict("A revoked key cannot be rotated.", code="api_key_revoked")
-        api_key, secret = api_key_rotate(api_key=api_key)
+        api_key, secret = api_key_rotate(api_key=self.get_object())
         api_key.key = secret
         return Response(ApiKeyCreatedSerializer(api_key).data)
 
@@ -86,7 +88,14 @@ class AssignmentRuleViewSet(OrgScopedModelViewSet):
         return queryset.prefetch_related("users").order_by("priority", "created_on")
 
     def perform_create(self, serializer):
-        serializer.save(org=self.organization)
+        serializer.instance = assignment_rule_save(
+            org=self.organization, data=serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = assignment_rule_save(
+            org=self.organization, data=serializer.validated_data, rule=serializer.instance
+        )
 
 
 class SpamSubmissionViewSet(OrgScopedReadOnlyViewSet):

@@ -34,6 +34,7 @@ ERROR_CODES: dict[str, str] = {
     "lead_status_locked": "A converted lead's status cannot change.",
     "last_admin": "An organization must keep at least one active admin.",
     "api_key_revoked": "A revoked key cannot be rotated.",
+    "precondition_failed": "The resource changed since the ETag sent in If-Match.",
     "throttled": "Rate limited; retry after `Retry-After` seconds.",
     "service_unavailable": "The database or cache is unreachable; retry after `Retry-After`.",
     "server_error": "An unexpected server error (never for bad input).",

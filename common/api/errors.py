@@ -13,7 +13,25 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from common import errors as domain
 from common.api.error_codes import ERROR_CODES
+
+#: The one mapping of domain errors (common/errors.py) to HTTP statuses.
+DOMAIN_STATUS = {
+    domain.InvalidInput: status.HTTP_400_BAD_REQUEST,
+    domain.Forbidden: status.HTTP_403_FORBIDDEN,
+    domain.NotFound: status.HTTP_404_NOT_FOUND,
+    domain.Conflict: status.HTTP_409_CONFLICT,
+    domain.PreconditionFailed: status.HTTP_412_PRECONDITION_FAILED,
+    domain.TooLarge: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+}
+
+
+def domain_status(error: domain.DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in DOMAIN_STATUS:
+            return DOMAIN_STATUS[kind]
+    return status.HTTP_400_BAD_REQUEST
 
 
 class Conflict(exceptions.APIException):
@@ -74,6 +92,8 @@ def _first_code(codes) -> str:
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, domain.DomainError):
+        return error_response(domain_status(exc), str(exc.code), exc.detail, exc.fields)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -5,7 +5,7 @@ import uuid
 from rest_framework import serializers
 from rest_framework.relations import MANY_RELATION_KWARGS
 
-from common.models import User
+from common.models import User, active_member
 
 
 class OrgManyRelatedField(serializers.ManyRelatedField):
@@ -84,7 +84,5 @@ class MemberField(OrgRelatedField):
 
     def get_queryset(self):
         return User.objects.filter(
-            memberships__org=self.context["organization"],
-            memberships__is_active=True,
-            is_active=True,
+            active_member(via_user=True), memberships__org=self.context["organization"]
         )

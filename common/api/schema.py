@@ -60,6 +60,7 @@ _ERROR_DESCRIPTIONS = {
     "403": "Not allowed in this organization.",
     "404": "Not found (also for another organization's objects).",
     "409": "Conflicts with the resource's current state.",
+    "412": "The resource changed since the ETag sent in `If-Match`.",
     "413": "Upload too large.",
     "415": "Unsupported media type.",
     "429": "Rate limited; retry after `Retry-After` seconds.",

@@ -1,7 +1,6 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from accounts.api.views import AccountViewSet, ContactViewSet
 from common.api.auth import TokenObtainView, TokenRefreshView
 from common.api.invitations import InvitationAcceptView, InvitationViewSet
 from common.api.sessions import (
@@ -17,8 +16,6 @@ router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("users", MemberViewSet, basename="member")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("teams", TeamViewSet, basename="team")
-router.register("contacts", ContactViewSet, basename="contact")
-router.register("accounts", AccountViewSet, basename="account")
 
 urlpatterns = [
     path("health/", HealthView.as_view(), name="health"),

@@ -12,9 +12,42 @@ from rest_framework.views import APIView
 
 from common.tenancy import membership_for_request
 
+#: What a subclass may not redefine: authentication, permissions and the organization are
+#: decided here, once. Defining one of these in a subclass fails when the class is created.
+SEALED = (
+    "get_permissions",
+    "permission_classes",
+    "authentication_classes",
+    "check_object_permissions",
+    "organization",
+    "get_queryset",
+)
+
+
+def _calls_super_initial(function) -> bool:
+    names = set(getattr(function, "__code__", None).co_names if callable(function) else ())
+    return {"super", "initial"} <= names
+
 
 class OrgScopedMixin:
-    """Resolves `self.membership` / `self.organization` before any handler or extra permission."""
+    """Resolves `self.membership` / `self.organization` before any handler or extra permission.
+
+    Cannot be bypassed: a subclass that redefines a SEALED name, or an `initial` that does
+    not call `super().initial`, is refused at import (TypeError)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ == __name__:
+            return  # the base classes of this module compose the mixin with DRF's
+        overridden = sorted(name for name in SEALED if name in cls.__dict__)
+        if overridden:
+            raise TypeError(
+                f"{cls.__qualname__} may not redefine {', '.join(overridden)}: organization "
+                "views refine the queryset in scope_queryset() and add role checks in "
+                "org_permission_classes."
+            )
+        if "initial" in cls.__dict__ and not _calls_super_initial(cls.__dict__["initial"]):
+            raise TypeError(f"{cls.__qualname__}.initial must call super().initial().")
 
     #: Role checks beyond membership (e.g. IsOrgAdmin) go in `org_permission_classes`:
     #: they run after the organization is resolved.

@@ -1,7 +1,6 @@
 """Lead endpoints. Views translate HTTP into service and selector calls, nothing more."""
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -36,6 +35,7 @@ from leads.api.serializers import (
     LeadWriteSerializer,
 )
 from leads.conversion import lead_convert
+from leads.etags import lead_etag
 from leads.exports import csv_stream, export_rows, xlsx_stream
 from leads.filters import LeadFilterSet
 from leads.models import Attachment, Comment, Lead
@@ -46,6 +46,21 @@ CONTENT_DISPOSITION = OpenApiParameter(
     OpenApiParameter.HEADER,
     response=[200],
     description="`attachment` with the file's original name.",
+)
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The lead's `ETag` as last read: the write happens only if the lead has "
+    "not changed since (otherwise 412). Without it the write is unconditional.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The lead's current version, for `If-Match`.",
 )
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -94,8 +109,9 @@ class LeadViewSet(OrgScopedGenericViewSet):
         """Documented in the schema per operation."""
         return {
             "create": ["413"],
-            "update": ["409"],
-            "partial_update": ["409"],
+            "update": ["409", "412"],
+            "partial_update": ["409", "412"],
+            "destroy": ["412"],
             "convert": ["409"],
             "add_activity": ["413"],
         }.get(self.action, [])
@@ -203,43 +219,39 @@ class LeadViewSet(OrgScopedGenericViewSet):
         upload = data.pop("attachment", None)
         relations = {name: data.pop(name, None) for name in services.LEAD_RELATION_FIELDS}
         auto_convert = data.pop("auto_convert", False)
-        if upload is not None:
-            services.attachment_check_size(upload=upload)
-        with transaction.atomic():
-            lead, _ = services.lead_create(
-                org=self.organization,
-                by=request.user,
-                data=data,
-                auto_convert=auto_convert,
-                **relations,
-            )
-            attachment = (
-                services.attachment_create(lead=lead, by=request.user, upload=upload)
-                if upload is not None
-                else None
-            )
-        services.remember_related(lead, "attachments", [attachment] if attachment else [])
+        lead, _ = services.lead_create(
+            org=self.organization,
+            by=request.user,
+            data=data,
+            auto_convert=auto_convert,
+            attachment=upload,
+            **relations,
+        )
         return Response(self._render(lead), status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer)
+    @extend_schema(operation_id="leads_retrieve", responses=LeadDetailSerializer, parameters=[ETAG])
     def retrieve(self, request, pk=None):
-        """Everything about one lead, including converted ones."""
+        """Everything about one lead, including converted ones. `ETag` is its version."""
         lead = self.get_object()
         context = {
             **self.get_serializer_context(),
             "users_mention": list(selectors.active_members(org=self.organization)),
         }
-        return Response(LeadDetailSerializer(lead, context=context).data)
+        return Response(
+            LeadDetailSerializer(lead, context=context).data, headers={"ETag": lead_etag(lead)}
+        )
 
     @extend_schema(
         operation_id="leads_update",
         request=LeadWriteSerializer,
         responses=LeadSerializer,
+        parameters=[IF_MATCH, ETAG],
     )
     def update(self, request, pk=None):
         """Update the fields sent; the others stay as they are (PUT and PATCH alike).
         `status: "converted"` converts the lead; a converted lead's status cannot change
-        (409). Newly assigned users get an e-mail."""
+        (409). Newly assigned users get an e-mail. With `If-Match`, a lead changed since
+        that ETag is left alone (412)."""
         lead = self.get_object()
         serializer = LeadWriteSerializer(
             lead, data=request.data, partial=True, context=self.get_serializer_context()
@@ -247,22 +259,32 @@ class LeadViewSet(OrgScopedGenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         relations = {name: data.pop(name) for name in services.LEAD_RELATION_FIELDS if name in data}
-        lead, _ = services.lead_update(lead=lead, by=request.user, data=data, **relations)
-        return Response(self._render(lead))
+        lead, _ = services.lead_update(
+            lead=lead,
+            by=request.user,
+            data=data,
+            if_match=request.headers.get("If-Match"),
+            **relations,
+        )
+        return Response(self._render(lead), headers={"ETag": lead_etag(lead)})
 
     @extend_schema(
         operation_id="leads_partial_update",
         request=LeadWriteSerializer,
         responses=LeadSerializer,
+        parameters=[IF_MATCH, ETAG],
     )
     def partial_update(self, request, pk=None):
         """Same as PUT: only the fields sent change."""
         return self.update(request, pk=pk)
 
-    @extend_schema(operation_id="leads_destroy", responses={204: None})
+    @extend_schema(operation_id="leads_destroy", responses={204: None}, parameters=[IF_MATCH])
     def destroy(self, request, pk=None):
-        """Delete the lead with its comments and attachments (files included)."""
-        services.lead_delete(lead=self.get_object())
+        """Delete the lead with its comments and attachments (files included); with
+        `If-Match`, only if it has not changed since that ETag (otherwise 412)."""
+        services.lead_delete(
+            lead=self.get_object(), by=request.user, if_match=request.headers.get("If-Match")
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -379,7 +401,7 @@ class CommentViewSet(OrgScopedGenericViewSet):
         serializer = CommentUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.comment_update(
-            comment=comment, text=serializer.validated_data["comment"]
+            comment=comment, text=serializer.validated_data["comment"], by=request.user
         )
         return Response(CommentSerializer(comment).data)
 
@@ -391,7 +413,7 @@ class CommentViewSet(OrgScopedGenericViewSet):
     @extend_schema(operation_id="leads_comment_destroy", responses={204: None})
     def destroy(self, request, pk=None):
         """Delete the comment."""
-        services.comment_delete(comment=self.get_object())
+        services.comment_delete(comment=self.get_object(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -442,5 +464,5 @@ class AttachmentViewSet(OrgScopedGenericViewSet):
         attachment = self.get_object()
         if not (self.membership.is_admin or attachment.created_by_id == request.user.pk):
             raise PermissionDenied("Only the uploader or an admin may delete this attachment.")
-        services.attachment_delete(attachment=attachment)
+        services.attachment_delete(attachment=attachment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

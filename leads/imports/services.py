@@ -16,9 +16,9 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
-from common.api.errors import PayloadTooLarge
+from changelog.services import EventData, events_record
+from common.errors import InvalidInput, TooLarge
 from common.models import Membership, Organization, User
 from leads.imports import parse
 from leads.imports.healing import (
@@ -40,7 +40,7 @@ from leads.imports.models import (
 from leads.imports.normalise import map_columns
 from leads.imports.pipeline import chunk_writer
 from leads.imports.validate import RowValidator
-from leads.imports.write import ChunkInput, JobSuperseded
+from leads.imports.write import ChunkInput, JobSuperseded, import_change
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,7 @@ def import_job_create(
     `normalise.check_mapping`) wins over the header synonyms; `on_duplicate="update"`
     makes a row with an existing lead's e-mail update that lead."""
     if upload.size is not None and upload.size > settings.IMPORT_MAX_FILE_BYTES:
-        raise PayloadTooLarge(
-            f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES} bytes; split it."
-        )
+        raise TooLarge(f"The file is larger than {settings.IMPORT_MAX_FILE_BYTES} bytes; split it.")
     try:
         kind = parse.detect_kind(parse.read_head(upload.file), upload.name or "")
         if kind == FileKind.XLSX:
@@ -69,7 +67,7 @@ def import_job_create(
             parse.check_xlsx_archive(upload.file)
             upload.file.seek(0)
     except parse.UnreadableFile as exc:
-        raise ValidationError({"leads_file": [str(exc)]}, code="unsupported_file") from exc
+        raise InvalidInput(fields={"leads_file": [str(exc)]}) from exc
 
     job = ImportJob(
         org=org,
@@ -259,5 +257,25 @@ def _finish(job: ImportJob, status: str, reason: str = "") -> ImportJob:
     if status == ImportStatus.SUCCESS:
         job.total_rows = job.rows_done
         fields.append("total_rows")
-    job.save(update_fields=fields)
+    with transaction.atomic():
+        job.save(update_fields=fields)
+        events_record(org=job.org_id, change=import_change(job), events=[_finished_event(job)])
     return job
+
+
+def _finished_event(job: ImportJob) -> EventData:
+    counts = {
+        name: [None, getattr(job, name)]
+        for name in ("imported_count", "updated_count", "failed_count", "duplicate_count")
+    }
+    return EventData(
+        "import.finished",
+        "import_finished",
+        None,
+        {
+            "status": [ImportStatus.RUNNING.value, job.status],
+            "job": [None, str(job.pk)],
+            "dry_run": [None, job.dry_run],
+            **counts,
+        },
+    )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from changelog.models import Channel
+from changelog.services import Actor, Change, EventData, events_record, jsonable
 from common.models import Organization
 from common.tags import tags_get_or_create
 from leads.assignment import LeadFacts, assignees_for_new_leads
@@ -67,10 +69,13 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
             job=job, rows=chunk.valid, seen=seen, issues=issues, to_update=to_update
         )
         duplicates = len(chunk.valid) - len(to_create) - len(to_update)
+        events: list[EventData] = []
         if not job.dry_run and to_create:
-            _create_leads(job=job, org=org, rows=to_create)
+            events += _create_leads(job=job, org=org, rows=to_create)
         if not job.dry_run and to_update:
-            leads_update_from_rows(org=org, rows=to_update)
+            events += leads_update_from_rows(org=org, rows=to_update)
+        # The chunk's whole change log: one statement, committed with the chunk.
+        events_record(org=org, change=import_change(job), events=events)
         ImportIssue.objects.bulk_create(issues, batch_size=1000)
 
         locked.rows_done += chunk.size
@@ -92,6 +97,10 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
             ]
         )
     return locked
+
+
+def import_change(job: ImportJob) -> Change:
+    return Change(Actor.import_job(job), Channel.IMPORT)
 
 
 def _existing_by_email(org: Organization, emails: list[str]) -> dict[str, uuid.UUID]:
@@ -169,16 +178,28 @@ def _duplicate(job: ImportJob, row: LeadRow, message: str, lead_id) -> ImportIss
     )
 
 
-def leads_update_from_rows(*, org: Organization, rows: list[tuple[LeadRow, uuid.UUID]]) -> None:
+def leads_update_from_rows(
+    *, org: Organization, rows: list[tuple[LeadRow, uuid.UUID]]
+) -> list[EventData]:
     """Each existing lead takes its row's non-empty fields; tags are added, assignees
     replaced when the row names some. A converted lead keeps its status (it cannot
-    change), and no row changes a lead's e-mail (it is what matched)."""
+    change), and no row changes a lead's e-mail (it is what matched). Returns the
+    `lead.updated` events (with old values) for the caller to record."""
     now = timezone.now()
-    converted = set(
-        Lead.objects.for_org(org)
-        .filter(pk__in=[lead_id for _, lead_id in rows], status=LeadStatus.CONVERTED)
-        .values_list("pk", flat=True)
-    )
+    names = sorted({name for row, _ in rows for name in row.values} - _NOT_UPDATED - {"status"})
+    before = {
+        values["id"]: values
+        for values in Lead.objects.for_org(org)
+        .filter(pk__in=[lead_id for _, lead_id in rows])
+        .values("id", "status", *names)
+    }
+    converted = {pk for pk, values in before.items() if values["status"] == LeadStatus.CONVERTED}
+    assignees_before: dict = {}
+    for link in Lead.assigned_to.through.objects.filter(
+        lead_id__in=[lead_id for row, lead_id in rows if row.assignee_ids]
+    ).values_list("lead_id", "user_id"):
+        assignees_before.setdefault(link[0], []).append(str(link[1]))
+    events: list[EventData] = []
     tag_names = {tag.lower(): tag for row, _ in rows for tag in row.tags}
     tag_ids = (
         {tag.name.lower(): tag.pk for tag in tags_get_or_create(org=org, names=tag_names.values())}
@@ -200,13 +221,32 @@ def leads_update_from_rows(*, org: Organization, rows: list[tuple[LeadRow, uuid.
             TagLink(lead_id=lead_id, tag_id=tag_id)
             for tag_id in {tag_ids[tag.lower()] for tag in row.tags}
         ]
+        old = before.get(lead_id, {})
+        logged = {
+            name: [jsonable(old.get(name)), jsonable(value)]
+            for name, value in changes.items()
+            if jsonable(old.get(name)) != jsonable(value)
+        }
+        if row.tags:
+            logged["tags_added"] = [None, sorted(row.tags)]
+        if logged:
+            events.append(EventData("lead.updated", "updated", lead_id, logged))
         if row.assignee_ids:
             reassigned.append(lead_id)
             assignee_links += [AssigneeLink(lead_id=lead_id, user_id=u) for u in row.assignee_ids]
+            old_ids = sorted(assignees_before.get(lead_id, []))
+            new_ids = sorted({str(u) for u in row.assignee_ids})
+            if old_ids != new_ids:
+                events.append(
+                    EventData(
+                        "lead.assigned", "assigned", lead_id, {"assigned_to": [old_ids, new_ids]}
+                    )
+                )
     TagLink.objects.bulk_create(tag_links, ignore_conflicts=True)
     if reassigned:
         AssigneeLink.objects.filter(lead_id__in=reassigned).delete()
         AssigneeLink.objects.bulk_create(assignee_links, ignore_conflicts=True)
+    return events
 
 
 _NOT_UPDATED = {"email", "email_normalized"}
@@ -228,9 +268,11 @@ def _facts(row: LeadRow) -> LeadFacts:
     )
 
 
-def _create_leads(*, job: ImportJob, org: Organization, rows: list[LeadRow]) -> None:
+def _create_leads(*, job: ImportJob, org: Organization, rows: list[LeadRow]) -> list[EventData]:
+    """Write the leads; return their `lead.created` (and `lead.assigned`) events."""
     now = timezone.now()
     unassigned = [row for row in rows if not row.assignee_ids]
+    by_rule = {id(row) for row in unassigned}
     if unassigned:
         # The assignment rules are asked once per chunk, for every lead without an assignee.
         facts = [_facts(row) for row in unassigned]
@@ -246,7 +288,7 @@ def _create_leads(*, job: ImportJob, org: Organization, rows: list[LeadRow]) -> 
         else {}
     )
 
-    leads, tag_links, assignee_links = [], [], []
+    leads, tag_links, assignee_links, events = [], [], [], []
     fixed = {
         "org_id": org.pk,
         "created_by_id": job.created_by_id,
@@ -260,10 +302,36 @@ def _create_leads(*, job: ImportJob, org: Organization, rows: list[LeadRow]) -> 
             tag_links.append((lead_id, tag_id))
         for user_id in row.assignee_ids:
             assignee_links.append((lead_id, str(user_id)))
+        events += _created_events(lead_id, row, by_rule=id(row) in by_rule)
     if connection.vendor == "postgresql":
         _copy_leads(leads, fixed, tag_links, assignee_links)
     else:
         _bulk_create_leads(leads, fixed, tag_links, assignee_links)
+    return events
+
+
+def _created_events(lead_id, row: LeadRow, *, by_rule: bool) -> list[EventData]:
+    # Runs once per imported row: plain strings (nearly every value) skip `jsonable`.
+    changes = {
+        name: [None, value if type(value) is str else jsonable(value)]
+        for name, value in row.values.items()
+        if value not in ("", None) and name != "email_normalized"
+    }
+    if row.tags:
+        changes["tags"] = [[], sorted(row.tags)]
+    events = [EventData("lead.created", "created", lead_id, changes)]
+    if row.assignee_ids:
+        assignees = sorted({str(user_id) for user_id in row.assignee_ids})
+        events.append(
+            EventData(
+                "lead.assigned",
+                "assigned",
+                lead_id,
+                {"assigned_to": [[], assignees]},
+                channel=Channel.ASSIGNMENT_RULE if by_rule else None,
+            )
+        )
+    return events
 
 
 def _bulk_create_leads(leads, fixed, tag_links, assignee_links) -> None:

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import ValidationError
 
+from common.errors import DomainError
 from common.models import Organization, Role
 from common.services import member_add
 
@@ -33,6 +34,8 @@ class Command(BaseCommand):
             membership, created = member_add(
                 org=org, email=options["email"], role=options["role"], password=options["password"]
             )
+        except DomainError as error:
+            raise CommandError(f"{error.detail} {error.fields or ''}".strip()) from None
         except (ValidationError, DjangoValidationError) as error:
             raise CommandError(str(getattr(error, "detail", None) or error.messages)) from None
         if options["password"] and not created:
