@@ -216,3 +216,27 @@ def test_concurrent_writers_of_one_version_one_wins_the_others_get_412(admin_mem
     winner = Event.objects.for_org(org).get(type="lead.updated")
     lead.refresh_from_db()
     assert winner.changes["city"] == ["Start", lead.city]
+
+
+def test_history_and_feed_pages_cost_the_same_queries_whatever_their_size(admin_client, org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lead = LeadFactory(org=org)
+    old = timezone.now() - timedelta(minutes=1)
+
+    def cost(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(url).status_code == 200
+        return len(queries)
+
+    EventFactory(org=org, lead_id=lead.pk, occurred_at=old)
+    small = cost(f"/api/leads/{lead.pk}/history/"), cost("/api/events/")
+    for _ in range(60):
+        EventFactory(org=org, lead_id=lead.pk, occurred_at=old)
+    page = admin_client.get(f"/api/leads/{lead.pk}/history/?limit=20").json()
+    large = (
+        cost(f"/api/leads/{lead.pk}/history/?cursor={page['next']}"),
+        cost("/api/events/?types=lead.updated"),
+    )
+    assert small == large
