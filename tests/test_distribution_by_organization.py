@@ -31,6 +31,7 @@ LINK_TABLES_WITHOUT_ORG = {
 #: Unique keys without the organization, each needed across organizations by design.
 GLOBAL_UNIQUE_KEYS = {
     ("capture_apikey", "key_hash"),  # a public form's key finds its organization
+    ("common_invitation", "token_hash"),  # an invitation link finds its organization
 }
 
 
