@@ -61,7 +61,10 @@ def lead_history(
         events = events.filter(changes__has_key=field)
     if cursor:
         at, pk = cursor_decode(cursor)
-        events = events.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
+        # The plain bound lets the index range start at the cursor; the OR settles ties.
+        events = events.filter(
+            Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk), occurred_at__lte=at
+        )
     return _page(events.order_by("-occurred_at", "-id"), limit)
 
 
@@ -79,7 +82,9 @@ def events_feed(
         events = events.filter(type__in=types)
     if after:
         at, pk = cursor_decode(after)
-        events = events.filter(Q(occurred_at__gt=at) | Q(occurred_at=at, id__gt=pk))
+        events = events.filter(
+            Q(occurred_at__gt=at) | Q(occurred_at=at, id__gt=pk), occurred_at__gte=at
+        )
     page = _page(events.order_by("occurred_at", "id"), limit)
     # A feed never ends: at its end, `next` is where to ask again later.
     page.more = page.next is not None

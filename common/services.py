@@ -4,7 +4,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 
 from common.errors import Conflict, ErrorCode, InvalidInput
-from common.models import Membership, Organization, Role, User, active_member
+from common.models import Membership, Organization, Role, Team, User, active_member
 
 
 def _user_get_or_create(*, email: str, password: str | None, **names) -> tuple[User, bool]:
@@ -102,3 +102,17 @@ def _ensure_another_admin(membership: Membership) -> None:
         raise Conflict(
             "An organization must keep at least one active admin.", code=ErrorCode.LAST_ADMIN
         )
+
+
+def team_save(*, org: Organization, data: dict, team: Team | None = None) -> Team:
+    """Create (no `team`) or change a team; `users`, when given, replaces its members."""
+    data = dict(data)
+    users = data.pop("users", None)
+    with transaction.atomic():
+        team = team or Team(org=org)
+        for name, value in data.items():
+            setattr(team, name, value)
+        team.save()
+        if users is not None:
+            team.users.set(users)
+    return team

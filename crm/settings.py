@@ -205,7 +205,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "teams", "description": "Teams of members."},
         {
             "name": "leads",
-            "description": "Leads, their comments, attachments, imports, "
+            "description": "Leads, their comments, attachments, history, imports, "
             "companies, conversion and website capture.",
         },
         {"name": "contacts", "description": "Contacts of the organization."},
@@ -214,6 +214,8 @@ SPECTACULAR_SETTINGS = {
         {"name": "assignment-rules", "description": "Who new leads are assigned to."},
         {"name": "spam-submissions", "description": "Website submissions kept as spam."},
         {"name": "health", "description": "Liveness and readiness."},
+        {"name": "invitations", "description": "Invitations to join the organization."},
+        {"name": "events", "description": "The organization's change feed (ADMIN only)."},
     ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

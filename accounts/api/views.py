@@ -1,6 +1,7 @@
 from accounts.api.serializers import AccountSerializer, ContactSerializer
 from accounts.models import Account, Contact
 from accounts.selectors import accounts_visible_to, contacts_visible_to
+from accounts.services import contact_save
 from common.api.viewsets import OrgScopedModelViewSet, OrgScopedReadOnlyViewSet
 
 
@@ -16,7 +17,14 @@ class ContactViewSet(OrgScopedModelViewSet):
         return queryset.order_by("-created_on")
 
     def perform_create(self, serializer):
-        serializer.save(org=self.organization, created_by=self.request.user)
+        serializer.instance = contact_save(
+            org=self.organization, by=self.request.user, data=serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = contact_save(
+            org=self.organization, data=serializer.validated_data, contact=serializer.instance
+        )
 
 
 class AccountViewSet(OrgScopedReadOnlyViewSet):

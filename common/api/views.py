@@ -169,4 +169,11 @@ class TeamViewSet(OrgScopedModelViewSet):
         return queryset.prefetch_related("users").order_by("name")
 
     def perform_create(self, serializer):
-        serializer.save(org=self.organization)
+        serializer.instance = services.team_save(
+            org=self.organization, data=serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.team_save(
+            org=self.organization, data=serializer.validated_data, team=serializer.instance
+        )
