@@ -214,7 +214,6 @@ SPECTACULAR_SETTINGS = {
         {"name": "assignment-rules", "description": "Who new leads are assigned to."},
         {"name": "spam-submissions", "description": "Website submissions kept as spam."},
         {"name": "health", "description": "Liveness and readiness."},
-        {"name": "invitations", "description": "Invitations to join the organization."},
         {"name": "events", "description": "The organization's change feed (ADMIN only)."},
     ],
     "SERVE_INCLUDE_SCHEMA": False,
