@@ -22,26 +22,14 @@ from common.spreadsheets import safe_cell
 from leads.choices import LeadStatus
 from leads.listing import NO_AMOUNT, after, ordered
 from leads.models import Lead
+from leads.services import LEAD_SCALAR_FIELDS
 
-#: Lead columns in the file, named as the import reads them.
+#: Lead columns in the file, named as the import reads them: every field a caller may set,
+#: the names first.
 EXPORT_FIELDS = (
     "first_name",
     "last_name",
-    "title",
-    "email",
-    "phone",
-    "status",
-    "source",
-    "account_name",
-    "website",
-    "description",
-    "opportunity_amount",
-    "address_line",
-    "street",
-    "city",
-    "state",
-    "postcode",
-    "country",
+    *(name for name in LEAD_SCALAR_FIELDS if name not in {"first_name", "last_name"}),
 )
 HEADER = (*EXPORT_FIELDS, "tags", "assigned_to", "created_on", "id")
 PAGE_ROWS = 2000
