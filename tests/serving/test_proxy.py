@@ -50,7 +50,7 @@ def _app_env(tmp_path) -> dict:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,  # the tokens minted here must verify there
         "MEDIA_ROOT": str(tmp_path / "media"),
         "CAPTURE_TRUSTED_PROXY_COUNT": "1",
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": "WARNING",
     }
     # Tasks run in the web process (no broker): an upload's answer means it was imported.
     for name in ("CELERY_BROKER_URL", "CACHE_URL", "DJANGO_ENV"):
