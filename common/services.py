@@ -104,15 +104,20 @@ def _ensure_another_admin(membership: Membership) -> None:
         )
 
 
-def team_save(*, org: Organization, data: dict, team: Team | None = None) -> Team:
-    """Create (no `team`) or change a team; `users`, when given, replaces its members."""
+def save_with_users(instance, data: dict):
+    """Save validated fields on an organization-owned object with a `users` relation (teams,
+    assignment rules); `users`, when given, replaces its members, in one transaction."""
     data = dict(data)
     users = data.pop("users", None)
     with transaction.atomic():
-        team = team or Team(org=org)
         for name, value in data.items():
-            setattr(team, name, value)
-        team.save()
+            setattr(instance, name, value)
+        instance.save()
         if users is not None:
-            team.users.set(users)
-    return team
+            instance.users.set(users)
+    return instance
+
+
+def team_save(*, org: Organization, data: dict, team: Team | None = None) -> Team:
+    """Create (no `team`) or change a team; `users`, when given, replaces its members."""
+    return save_with_users(team or Team(org=org), data)

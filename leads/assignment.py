@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 
 from common.models import Membership, Organization, User, active_member
+from common.services import save_with_users
 
 
 @dataclass(frozen=True)
@@ -163,16 +164,7 @@ def assignment_rule_save(*, org: Organization, data: dict, rule=None):
     given, replaces the rule's members."""
     from capture.models import AssignmentRule
 
-    data = dict(data)
-    users = data.pop("users", None)
-    with transaction.atomic():
-        rule = rule or AssignmentRule(org=org)
-        for name, value in data.items():
-            setattr(rule, name, value)
-        rule.save()
-        if users is not None:
-            rule.users.set(users)
-    return rule
+    return save_with_users(rule or AssignmentRule(org=org), data)
 
 
 def assignees_for_new_lead(
