@@ -1,10 +1,8 @@
 import os
-import shutil
 
 import pytest
-from django.db import connection
 
-from tests.durability.services import RedisServer
+from tests.durability.services import RedisServer, require_real_services
 
 BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "")
 
@@ -12,12 +10,7 @@ BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "")
 @pytest.fixture
 def fault_redis(tmp_path):
     """A Redis of the test's own, which it may kill and restart."""
-    if not BROKER_URL or connection.vendor != "postgresql":
-        if os.environ.get("CI", "").lower() == "true" and connection.vendor == "postgresql":
-            pytest.fail("CELERY_TEST_BROKER_URL must be set in CI")
-        pytest.skip("fault tests need PostgreSQL and Redis (CELERY_TEST_BROKER_URL)")
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
+    require_real_services("fault tests")
     server = RedisServer(tmp_path)
     server.start()
     yield server

@@ -254,3 +254,18 @@ class PostgresCluster:
                 return cursor.fetchall()
         finally:
             conn.close()
+
+
+def require_real_services(what: str) -> None:
+    """Skip outside PostgreSQL with a Redis for the tests; in CI, fail instead of skipping."""
+    import shutil
+
+    import pytest
+    from django.db import connection
+
+    if not os.environ.get("CELERY_TEST_BROKER_URL") or connection.vendor != "postgresql":
+        if os.environ.get("CI", "").lower() == "true" and connection.vendor == "postgresql":
+            pytest.fail("CELERY_TEST_BROKER_URL must be set in CI")
+        pytest.skip(f"{what} need PostgreSQL and Redis (CELERY_TEST_BROKER_URL)")
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed")

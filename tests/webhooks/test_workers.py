@@ -3,15 +3,14 @@ does not slow another receiver's deliveries, and a failing receiver is retried b
 until it succeeds, each attempt once."""
 
 import os
-import shutil
 import socket
 import threading
 import time
 
 import pytest
-from django.db import connection
 
 from tests.durability import services as svc
+from tests.durability.services import require_real_services
 from tests.webhooks.helpers import record, subscribe
 from webhooks.models import WebhookDelivery
 
@@ -23,12 +22,7 @@ BROKER_URL = os.environ.get("CELERY_TEST_BROKER_URL", "")
 @pytest.fixture
 def running(tmp_path):
     """A Redis of the test's own, a webhook worker (two processes) and the relay."""
-    if not BROKER_URL or connection.vendor != "postgresql":
-        if os.environ.get("CI", "").lower() == "true" and connection.vendor == "postgresql":
-            pytest.fail("CELERY_TEST_BROKER_URL must be set in CI")
-        pytest.skip("worker tests need PostgreSQL and Redis (CELERY_TEST_BROKER_URL)")
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed")
+    require_real_services("worker tests")
     from crm.celery import app
     from tests.durability.conftest import _reset_pools
 
