@@ -105,5 +105,6 @@ class LeadFilterSet(django_filters.FilterSet):
         return queryset.filter(pk__in=tagged)
 
     def filter_email(self, queryset, name, value):
+        # icontains: the expression of the e-mail trigram index (UPPER(col::text) LIKE ...).
         value = value.strip().lower()
-        return queryset.filter(email_normalized__contains=value) if value else queryset
+        return queryset.filter(email_normalized__icontains=value) if value else queryset

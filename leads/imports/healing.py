@@ -168,12 +168,19 @@ def pause_reason(job: ImportJob) -> str:
     return ""
 
 
-def job_requeue(*, job_id, reason: str) -> None:
-    """Put a started job back in the queue at its checkpoint, with a message to resume it."""
+def job_requeue(*, job_id, reason: str, stale_before=None) -> bool:
+    """Put a started job back in the queue at its checkpoint, with a message to resume it.
+
+    With `stale_before`, only if the job's heartbeat is still older than that once the row
+    is locked. A row locked by a chunk being committed is skipped: its worker is alive."""
     with transaction.atomic():
         job = _lock(_jobs().filter(pk=job_id)).first()
         if job is None or job.is_finished:
-            return
+            return False
+        if stale_before is not None and (
+            job.heartbeat_at is None or job.heartbeat_at >= stale_before or not job.claim
+        ):
+            return False
         job.status = ImportStatus.QUEUED
         job.claim = job.worker = ""
         job.heartbeat_at = None
@@ -192,6 +199,7 @@ def job_requeue(*, job_id, reason: str) -> None:
         )
         job_enqueue(job=job)
     logger.info("Import %s back in the queue at row %s: %s.", job.pk, job.rows_done, reason)
+    return True
 
 
 def job_note_retry(*, job_id, error: BaseException) -> None:
@@ -219,13 +227,19 @@ class Heartbeat:
         try:
             while not self.stopped.wait(settings.IMPORT_HEARTBEAT_SECONDS):
                 try:
-                    _jobs().filter(pk=self.job_id, claim=self.claim).update(
-                        heartbeat_at=timezone.now()
-                    )
+                    self._touch()
                 except DatabaseError:
                     connections["default"].close()
         finally:
             connections.close_all()
+
+    def _touch(self) -> None:
+        # Never wait for the job's row: while a chunk is being committed, its transaction
+        # holds that row (and writes the heartbeat itself at commit), and the sweep skips a
+        # locked row as alive. Waiting here would let a slow chunk look like a dead worker.
+        with transaction.atomic():
+            if list(_lock(_jobs().filter(pk=self.job_id, claim=self.claim)).values_list("pk")):
+                _jobs().filter(pk=self.job_id).update(heartbeat_at=timezone.now())
 
     def __enter__(self):
         # In-process runs (no broker) have no sweep to inform, and SQLite one writer.
@@ -244,23 +258,23 @@ def import_jobs_heal() -> dict:
     """The periodic sweep: re-queue jobs whose worker stopped beating, and re-send the
     messages of queued jobs that the broker lost (restarted without its data)."""
     stale = _stale_before()
-    stalled = list(
+    candidates = (
         _jobs()
         .filter(status__in=[ImportStatus.RUNNING, ImportStatus.QUEUED])
         .exclude(claim="")
         .filter(heartbeat_at__lt=stale)
         .values_list("pk", flat=True)
     )
-    for job_id in stalled:
-        job_requeue(job_id=job_id, reason="its worker stopped (no heartbeat)")
+    stalled = sum(
+        job_requeue(job_id=job_id, reason="its worker stopped (no heartbeat)", stale_before=stale)
+        for job_id in list(candidates)
+    )
     resent = _resend_lost_messages()
     if stalled or resent:
         logger.warning(
-            "Import sweep: %s stalled job(s) re-queued, %s message(s) re-sent.",
-            len(stalled),
-            resent,
+            "Import sweep: %s stalled job(s) re-queued, %s message(s) re-sent.", stalled, resent
         )
-    return {"stalled": len(stalled), "resent": resent}
+    return {"stalled": stalled, "resent": resent}
 
 
 def _resend_lost_messages() -> int:

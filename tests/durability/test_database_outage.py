@@ -69,14 +69,6 @@ def _job(cluster, job_id):
     )[0]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Known defect: since the lead-list and change-log work, the worker's resumed import "
-        "after the database restart hangs (no heartbeat, no finish) while the 503 answers and "
-        "the pooled connection still behave; under investigation."
-    ),
-    strict=False,
-)
 def test_database_down_mid_import(cluster, fault_redis, tmp_path):
     cluster.copy_schema(svc.database_url(connection.settings_dict["NAME"]), DB)
     env = svc.service_env(

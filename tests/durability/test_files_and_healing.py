@@ -3,6 +3,7 @@ jobs that heal: the sweep re-queues a job whose worker stopped, the answer says 
 or `retrying`, a database error is never taken as the job's end."""
 
 import os
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import OperationalError
+from django.db import OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from leads.imports import healing
@@ -178,3 +179,49 @@ def test_a_running_import_gives_its_slot_to_another_organization(org, other_org,
     assert "another organization" in healing.pause_reason(running)
     settings.IMPORT_FAIR_SCHEDULING = False
     assert healing.pause_reason(running) == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_slower_than_the_stall_limit_is_not_taken_for_a_dead_worker(
+    org, settings, monkeypatch
+):
+    """While a chunk commits, its transaction holds the job's row: the heartbeat thread
+    must not wait for it (it would look dead) and the sweep must leave the job alone."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks with SKIP LOCKED: PostgreSQL")
+    settings.IMPORT_STALL_SECONDS = 30
+    monkeypatch.setattr("outbox.services._publish_after_commit", lambda message_id: None)
+    job = _job_with_file(
+        org,
+        status=ImportStatus.RUNNING,
+        started_at=timezone.now(),
+        claim="delivery-1",
+        heartbeat_at=timezone.now() - timedelta(seconds=31),
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def slow_chunk():
+        with transaction.atomic():
+            ImportJob.objects.unscoped().select_for_update().get(pk=job.pk)
+            locked.set()
+            release.wait(30)
+        connections.close_all()
+
+    chunk = threading.Thread(target=slow_chunk)
+    chunk.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        healing.Heartbeat(job)._touch()  # skips the locked row at once
+        assert time.monotonic() - started < 2
+        assert healing.import_jobs_heal()["stalled"] == 0
+    finally:
+        release.set()
+        chunk.join(30)
+    job.refresh_from_db()
+    assert (job.status, job.claim) == ("running", "delivery-1")
+
+    # Once the chunk's transaction is gone and the heartbeat stays silent, the job is stalled.
+    assert healing.import_jobs_heal()["stalled"] == 1
+    job.refresh_from_db()
+    assert (job.status, job.claim) == ("queued", "")
