@@ -301,7 +301,8 @@ LOGGING["handlers"]["console"]["filters"] = ["scrub_api_keys"]
 # --- Imports ---
 # Bulk lead import (leads/imports). Limits protect the web process and the worker from
 # hostile or accidental files; see docs/benchmarks.md "## Imports" for the measured speed.
-IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 200 * 1024 * 1024)
+# 512 MiB: a file of IMPORT_MAX_ROWS rows must fit (our own 1,000,000-lead export is 218 MB).
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 512 * 1024 * 1024)
 # A file with more data rows than this fails as a whole before any lead is written.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
 IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
