@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.validators import EmailValidator
 
 from common.phones import normalize_phone
+from common.spreadsheets import cell_text
 from leads.choices import LeadSource, LeadStatus
 from leads.imports.normalise import ColumnMap, foreign_status, split_full_name
 from leads.models import Lead
@@ -94,6 +95,7 @@ class RowValidator:
         self._full_name = columns.full_name
 
     def validate(self, number: int, cells: list[str]) -> tuple[LeadRow | None, list]:
+        cells = [cell_text(cell) for cell in cells]
         errors: list[tuple[str, str]] = []
         values: dict = {}
         width = len(cells)

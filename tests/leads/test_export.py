@@ -123,3 +123,6 @@ def test_an_export_imports_back_with_every_row(admin_client, org, admin_membersh
     assert leads.filter(status="closed").count() == 4
     assert set(leads.values_list("assigned_to", flat=True)) == {admin_membership.user_id}
     assert set(leads.values_list("tags__name", flat=True)) == {"vip", "Cold Lead"}
+    # Cells written with a `'` (formula-like) come back as they were.
+    assert set(leads.values_list("phone", flat=True)) == {"+14155550100"}
+    assert sorted(set(leads.values_list("title", flat=True))) == ["-dash first", "Title"]
