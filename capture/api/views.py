@@ -11,7 +11,13 @@ from capture.api.serializers import (
     AssignmentRuleSerializer,
     SpamSubmissionSerializer,
 )
-from capture.keys import api_key_create, api_key_revoke, api_key_rotate, api_key_update
+from capture.keys import (
+    api_key_create,
+    api_key_delete,
+    api_key_revoke,
+    api_key_rotate,
+    api_key_update,
+)
 from capture.models import ApiKey, AssignmentRule, SpamSubmission
 from common.api.permissions import IsOrgAdmin
 from common.api.viewsets import OrgScopedModelViewSet, OrgScopedReadOnlyViewSet
@@ -53,6 +59,9 @@ class ApiKeyViewSet(OrgScopedModelViewSet):
         serializer.instance = api_key_update(
             api_key=serializer.instance, data=serializer.validated_data
         )
+
+    def perform_destroy(self, instance):
+        api_key_delete(api_key=instance)
 
     @extend_schema(request=None, responses={200: ApiKeyCreatedSerializer})
     @action(detail=True, methods=["post"])
