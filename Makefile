@@ -59,8 +59,8 @@ lint: $(DEV) $(API_TOOLS)
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	# Layering (pyproject.toml): apps stand on common; services and selectors never import
-	# the API layer.
+	# Layering (pyproject.toml): apps stand on common; leads never import capture; services
+	# and selectors never import the API layer, nor (with tasks and commands) the HTTP framework.
 	$(VENV)/bin/lint-imports
 	# The production settings pass Django's deployment checklist with no warning.
 	DJANGO_ENV=production DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \

@@ -16,3 +16,7 @@ def contact_save(
             setattr(contact, name, value)
     contact.save()
     return contact
+
+
+def contact_delete(*, contact: Contact) -> None:
+    contact.delete()

@@ -152,3 +152,8 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_on = timezone.now()
         api_key.save(update_fields=["revoked_on"])
     return api_key
+
+
+def api_key_delete(*, api_key: ApiKey) -> None:
+    """Delete the key with its idempotency records; spam it refused stays, without it."""
+    api_key.delete()

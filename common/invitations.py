@@ -18,8 +18,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from common.errors import InvalidInput
 from common.models import Invitation, Membership, Organization, User, active_member
 from outbox.services import outbox_enqueue
 
@@ -51,7 +51,7 @@ def invitation_create(
     `invitation_token_issue`. It never appears in an API answer."""
     email = User.objects.normalize_email(email).strip().lower()
     if Membership.objects.for_org(org).filter(active_member(), user__email__iexact=email).exists():
-        raise ValidationError({"email": ["This address is already a member."]})
+        raise InvalidInput(fields={"email": ["This address is already a member."]})
     pending_invitations(org=org).filter(email=email).update(revoked_at=timezone.now())
     invitation = Invitation.objects.create(
         org=org,
@@ -123,8 +123,9 @@ def invitation_revoke(*, invitation: Invitation) -> None:
         invitation.save(update_fields=["revoked_at"])
 
 
-class InvitationPasswordMismatch(ValidationError):
-    """The address has an account and `password` is not its password."""
+class InvitationPasswordMismatch(InvalidInput):
+    """The address has an account and `password` is not its password (the API counts it as
+    a failed login)."""
 
 
 @transaction.atomic
@@ -144,19 +145,19 @@ def invitation_accept(
         .first()
     )
     if invitation is None or invitation.status != "pending":
-        raise ValidationError({"token": [INVALID_TOKEN_MESSAGE]})
+        raise InvalidInput(fields={"token": [INVALID_TOKEN_MESSAGE]})
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is None:
         try:
             validate_password(password, user=User(email=invitation.email))
         except DjangoValidationError as error:
-            raise ValidationError({"password": error.messages}) from None
+            raise InvalidInput(fields={"password": error.messages}) from None
         user = User.objects.create_user(
             invitation.email, password, first_name=first_name, last_name=last_name
         )
     elif not user.is_active or not user.check_password(password):
         raise InvitationPasswordMismatch(
-            {"password": ["This address has an account: enter its password."]}
+            fields={"password": ["This address has an account: enter its password."]}
         )
     membership = Membership.objects.for_org(invitation.org).filter(user=user).first()
     if membership is None:

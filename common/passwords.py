@@ -15,9 +15,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from common.errors import InvalidInput
 from common.models import User
 from outbox.services import outbox_enqueue
 
@@ -38,11 +38,26 @@ def user_password_set(*, user: User, new_password: str) -> User:
     try:
         validate_password(new_password, user=user)
     except DjangoValidationError as error:
-        raise ValidationError({"new_password": error.messages}) from None
+        raise InvalidInput(fields={"new_password": error.messages}) from None
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_sessions_end(user=user)
     return user
+
+
+class CurrentPasswordMismatch(InvalidInput):
+    """`current_password` is not the user's password (the API counts it as a failed
+    login)."""
+
+
+@transaction.atomic
+def user_password_change(*, user: User, current_password: str, new_password: str) -> User:
+    """The user's own change: only with their current password."""
+    if not user.check_password(current_password):
+        raise CurrentPasswordMismatch(
+            fields={"current_password": ["This is not your current password."]}
+        )
+    return user_password_set(user=user, new_password=new_password)
 
 
 def password_reset_token(user: User) -> str:
@@ -102,5 +117,5 @@ def _user_for_reset_token(token: str) -> User | None:
 def password_reset_confirm(*, token: str, new_password: str) -> User:
     user = _user_for_reset_token(token)
     if user is None:
-        raise ValidationError({"token": [INVALID_RESET_TOKEN]}, code="invalid")
+        raise InvalidInput(fields={"token": [INVALID_RESET_TOKEN]})
     return user_password_set(user=user, new_password=new_password)

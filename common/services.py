@@ -1,9 +1,10 @@
 """Writes on organizations and their members."""
 
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
-from common.errors import Conflict, ErrorCode, InvalidInput
+from common.errors import Conflict, ErrorCode, Forbidden, InvalidInput
 from common.models import Membership, Organization, Role, Team, User, active_member
 
 
@@ -14,7 +15,10 @@ def _user_get_or_create(*, email: str, password: str | None, **names) -> tuple[U
     if user is not None:
         return user, False
     if password:
-        validate_password(password, user=User(email=email))
+        try:
+            validate_password(password, user=User(email=email))
+        except DjangoValidationError as error:
+            raise InvalidInput(fields={"password": error.messages}) from None
     return User.objects.create_user(email, password or None, **names), True
 
 
@@ -64,8 +68,31 @@ def member_may_rename(*, membership: Membership, by: User) -> bool:
     )
 
 
+ONLY_ADMINS = "Only organization admins may do this."
+NAME_OWNED_ELSEWHERE = (
+    "This user also belongs to other organizations: only they may change their name."
+)
+
+
+def _member_change_check(*, membership: Membership, by_member: Membership, changes) -> None:
+    """A member may change their own name; roles, activity and other members' names are
+    for ADMIN members, and a name shared with other organizations only for its owner."""
+    is_self = membership.user_id == by_member.user_id
+    if not by_member.is_admin and (not is_self or {"role", "is_active"} & set(changes)):
+        raise Forbidden(ONLY_ADMINS)
+    renames = {"first_name", "last_name"} & set(changes)
+    if renames and not member_may_rename(membership=membership, by=by_member.user):
+        raise Forbidden(NAME_OWNED_ELSEWHERE)
+
+
 @transaction.atomic
-def member_update(*, membership: Membership, **changes) -> Membership:
+def member_update(
+    *, membership: Membership, by_member: Membership | None = None, **changes
+) -> Membership:
+    """Change a member's role, activity or name. `by_member` (the acting member) is checked
+    against the rules above; without it (an operator's shell) nothing is."""
+    if by_member is not None:
+        _member_change_check(membership=membership, by_member=by_member, changes=changes)
     user_fields = {k: v for k, v in changes.items() if k in {"first_name", "last_name"}}
     member_fields = {k: v for k, v in changes.items() if k in {"role", "is_active"}}
     if member_fields:
@@ -121,3 +148,7 @@ def save_with_users(instance, data: dict):
 def team_save(*, org: Organization, data: dict, team: Team | None = None) -> Team:
     """Create (no `team`) or change a team; `users`, when given, replaces its members."""
     return save_with_users(team or Team(org=org), data)
+
+
+def team_delete(*, team: Team) -> None:
+    team.delete()

@@ -6,6 +6,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Literal lead routes (companies, upload, create-from-site) come before `leads/<id>/`.
     path("api/", include("capture.api.urls")),
+    path("api/", include("leads.api.assignment_rule_urls")),
     path("api/", include("changelog.api.urls")),
     path("api/leads/", include("leads.imports.urls")),
     path("api/leads/", include("companies.api.urls")),

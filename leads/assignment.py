@@ -1,7 +1,7 @@
 """Who gets a lead that arrives without an assignee.
 
 Every path that creates leads without an explicit assignee (website capture, bulk import,
-the API) asks here. The organization's active assignment rules (capture.AssignmentRule) are
+the API) asks here. The organization's active assignment rules (leads.AssignmentRule) are
 tried by priority; the first matching rule with an active member hands the lead out
 round-robin. When no rule matches, the caller's fallback (e.g. an API key's default
 assignees) is used, minus users who are no longer active members.
@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F
 
+from common.errors import InvalidInput
 from common.models import Membership, Organization, User, active_member
 from common.services import save_with_users
+from leads.models import AssignmentRule
+
+NO_MEMBERS = "Give a team or at least one user to distribute leads to."
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,6 @@ def _active_member_ids(org: Organization, user_ids: set) -> set:
 
 
 def _load_rules(org: Organization) -> list[_LoadedRule]:
-    from capture.models import AssignmentRule
-
     rules = list(
         AssignmentRule.objects.for_org(org)
         .filter(is_active=True)
@@ -97,8 +99,6 @@ def _take_positions(org: Organization, wanted: dict) -> dict:
     """Reserve `wanted[rule_id]` consecutive round-robin positions per rule; returns the
     first position of each. Rows are locked in a fixed order so concurrent callers queue
     instead of deadlocking, and each rule's counter is written once."""
-    from capture.models import AssignmentRule
-
     starts = {}
     locked = (
         AssignmentRule.objects.for_org(org)
@@ -159,12 +159,21 @@ class RuleChoice(list):
         self.rule_id = rule_id
 
 
-def assignment_rule_save(*, org: Organization, data: dict, rule=None):
+def assignment_rule_save(
+    *, org: Organization, data: dict, rule: AssignmentRule | None = None
+) -> AssignmentRule:
     """Create (no `rule`) or change an assignment rule from validated fields; `users`, when
-    given, replaces the rule's members."""
-    from capture.models import AssignmentRule
-
+    given, replaces the rule's members. A rule hands leads out to its `users`, or its
+    `team`'s members: it needs one or the other."""
+    team = data.get("team", rule.team if rule else None)
+    users = data["users"] if "users" in data else (list(rule.users.all()) if rule else [])
+    if team is None and not users:
+        raise InvalidInput(fields={"users": [NO_MEMBERS]})
     return save_with_users(rule or AssignmentRule(org=org), data)
+
+
+def assignment_rule_delete(*, rule: AssignmentRule) -> None:
+    rule.delete()
 
 
 def assignees_for_new_lead(

@@ -122,3 +122,34 @@ class Attachment(OrgOwnedModel):
 
     class Meta:
         indexes = [models.Index(fields=["org", "lead"], name="attachment_org_lead_idx")]
+
+
+class AssignmentRule(OrgOwnedModel):
+    """Assigns matching new leads round-robin over a team or a list of users.
+
+    Every non-empty condition must hold (blank = any); `match_tags` matches when the lead has
+    at least one of them. Rules are tried by ascending `priority`; the first matching rule
+    with at least one active member wins (leads/assignment.py). Every path that creates
+    leads without an assignee asks them: the API, website capture and the import.
+    """
+
+    name = models.CharField(max_length=255)
+    priority = models.IntegerField(default=100)
+    is_active = models.BooleanField(default=True)
+    match_source = models.CharField(max_length=255, blank=True)
+    match_country = models.CharField(max_length=255, blank=True)
+    match_state = models.CharField(max_length=255, blank=True)
+    match_tags = models.JSONField(default=list, blank=True)
+    team = models.ForeignKey(
+        "common.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # Round-robin position: how many leads this rule has handed out so far.
+    assigned_count = models.PositiveBigIntegerField(default=0, editable=False)
+    created_on = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "priority"], name="rule_org_priority_idx")]
+
+    def __str__(self):
+        return self.name

@@ -1,14 +1,13 @@
 """Reads of subscriptions and their delivery log."""
 
-from django.http import Http404
-
+from common.errors import NotFound
 from webhooks.models import WebhookDelivery, WebhookSubscription
 
 
 def webhook_subscription_get(*, org, subscription_id) -> WebhookSubscription:
     subscription = WebhookSubscription.objects.for_org(org).filter(pk=subscription_id).first()
     if subscription is None:
-        raise Http404
+        raise NotFound()
     return subscription
 
 

@@ -55,6 +55,11 @@ def webhook_subscription_update(*, subscription: WebhookSubscription, data: dict
     return subscription
 
 
+def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
+    """Delete the subscription with its delivery log (nothing more is sent)."""
+    subscription.delete()
+
+
 def webhook_subscription_rotate_secret(*, subscription: WebhookSubscription):
     """A new secret; the current one keeps signing beside it for 24 hours."""
     now = timezone.now()

@@ -1,7 +1,7 @@
 from accounts.api.serializers import AccountSerializer, ContactSerializer
 from accounts.models import Account, Contact
 from accounts.selectors import accounts_visible_to, contacts_visible_to
-from accounts.services import contact_save
+from accounts.services import contact_delete, contact_save
 from common.api.viewsets import OrgScopedModelViewSet, OrgScopedReadOnlyViewSet
 
 
@@ -25,6 +25,9 @@ class ContactViewSet(OrgScopedModelViewSet):
         serializer.instance = contact_save(
             org=self.organization, data=serializer.validated_data, contact=serializer.instance
         )
+
+    def perform_destroy(self, instance):
+        contact_delete(contact=instance)
 
 
 class AccountViewSet(OrgScopedReadOnlyViewSet):

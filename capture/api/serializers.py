@@ -1,9 +1,8 @@
 from rest_framework import serializers
 
 from capture.keys import normalize_origin, origin_of_url
-from capture.models import ApiKey, AssignmentRule, SpamSubmission
-from common.api.fields import MemberField, OrgRelatedField
-from common.models import Team
+from capture.models import ApiKey, SpamSubmission
+from common.api.fields import MemberField
 
 
 class SiteLeadInputSerializer(serializers.Serializer):
@@ -145,44 +144,6 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
-
-
-class AssignmentRuleSerializer(serializers.ModelSerializer):
-    match_tags = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=50
-    )
-    team = OrgRelatedField(model=Team, required=False, allow_null=True)
-    users = MemberField(many=True, required=False)
-
-    class Meta:
-        model = AssignmentRule
-        fields = [
-            "id",
-            "name",
-            "priority",
-            "is_active",
-            "match_source",
-            "match_country",
-            "match_state",
-            "match_tags",
-            "team",
-            "users",
-            "assigned_count",
-            "created_on",
-        ]
-        read_only_fields = ["assigned_count", "created_on"]
-
-    def validate(self, attrs):
-        team = attrs.get("team", getattr(self.instance, "team", None))
-        if "users" in attrs:
-            users = attrs["users"]
-        else:
-            users = list(self.instance.users.all()) if self.instance else []
-        if team is None and not users:
-            raise serializers.ValidationError(
-                {"users": ["Give a team or at least one user to distribute leads to."]}
-            )
-        return attrs
 
 
 class SpamSubmissionSerializer(serializers.ModelSerializer):

@@ -2,11 +2,10 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from capture.api.site import CreateLeadFromSiteView
-from capture.api.views import ApiKeyViewSet, AssignmentRuleViewSet, SpamSubmissionViewSet
+from capture.api.views import ApiKeyViewSet, SpamSubmissionViewSet
 
 router = SimpleRouter(trailing_slash=True, use_regex_path=False)
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
-router.register("assignment-rules", AssignmentRuleViewSet, basename="assignment-rule")
 router.register("spam-submissions", SpamSubmissionViewSet, basename="spam-submission")
 
 urlpatterns = [

@@ -1,4 +1,4 @@
-"""Admin endpoints: API keys, assignment rules, spam kept for review."""
+"""Admin endpoints: API keys and spam kept for review."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -8,14 +8,18 @@ from rest_framework.response import Response
 from capture.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
-    AssignmentRuleSerializer,
     SpamSubmissionSerializer,
 )
-from capture.keys import api_key_create, api_key_revoke, api_key_rotate, api_key_update
-from capture.models import ApiKey, AssignmentRule, SpamSubmission
+from capture.keys import (
+    api_key_create,
+    api_key_delete,
+    api_key_revoke,
+    api_key_rotate,
+    api_key_update,
+)
+from capture.models import ApiKey, SpamSubmission
 from common.api.permissions import IsOrgAdmin
 from common.api.viewsets import OrgScopedModelViewSet, OrgScopedReadOnlyViewSet
-from leads.assignment import assignment_rule_save
 
 
 class ApiKeyViewSet(OrgScopedModelViewSet):
@@ -54,6 +58,9 @@ class ApiKeyViewSet(OrgScopedModelViewSet):
             api_key=serializer.instance, data=serializer.validated_data
         )
 
+    def perform_destroy(self, instance):
+        api_key_delete(api_key=instance)
+
     @extend_schema(request=None, responses={200: ApiKeyCreatedSerializer})
     @action(detail=True, methods=["post"])
     def rotate(self, request, *args, **kwargs):
@@ -69,33 +76,6 @@ class ApiKeyViewSet(OrgScopedModelViewSet):
         """Stop the key for good. Requests with it then get the same 401 as an unknown key."""
         api_key = api_key_revoke(api_key=self.get_object())
         return Response(ApiKeySerializer(api_key).data)
-
-
-class AssignmentRuleViewSet(OrgScopedModelViewSet):
-    """Rules that assign new leads without an explicit assignee (website, import, API).
-
-    Rules are tried by ascending `priority`. Every non-blank condition must match
-    (`match_source`, `match_country`, `match_state`: case-insensitive equality; `match_tags`:
-    at least one tag in common). The first matching rule with an active member assigns the
-    lead round-robin over `users` (or, when empty, the `team`'s members), skipping inactive
-    members. When no rule matches, the API key's default assignees apply."""
-
-    model = AssignmentRule
-    serializer_class = AssignmentRuleSerializer
-    org_permission_classes = [IsOrgAdmin]
-
-    def scope_queryset(self, queryset):
-        return queryset.prefetch_related("users").order_by("priority", "created_on")
-
-    def perform_create(self, serializer):
-        serializer.instance = assignment_rule_save(
-            org=self.organization, data=serializer.validated_data
-        )
-
-    def perform_update(self, serializer):
-        serializer.instance = assignment_rule_save(
-            org=self.organization, data=serializer.validated_data, rule=serializer.instance
-        )
 
 
 class SpamSubmissionViewSet(OrgScopedReadOnlyViewSet):

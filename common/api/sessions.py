@@ -134,12 +134,11 @@ class PasswordChangeView(APIView):
         wait = login_throttle.retry_after(address=address, email=user.email)
         if wait is not None:
             raise Throttled(wait=wait)
-        if not user.check_password(data["current_password"]):
+        try:
+            passwords.user_password_change(user=user, **data)
+        except passwords.CurrentPasswordMismatch:
             login_throttle.failure_record(address=address, email=user.email)
-            raise serializers.ValidationError(
-                {"current_password": ["This is not your current password."]}
-            )
-        passwords.user_password_set(user=user, new_password=data["new_password"])
+            raise
         return Response(_tokens_for(user))
 
 

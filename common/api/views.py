@@ -134,18 +134,9 @@ class MemberViewSet(OrgScopedModelViewSet):
         membership = self.get_object()
         serializer = MemberUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        changes = serializer.validated_data
-        is_self = membership.user_id == request.user.pk
-        if not self.membership.is_admin and (not is_self or {"role", "is_active"} & set(changes)):
-            self.permission_denied(request, message="Only organization admins may do this.")
-        renames = {"first_name", "last_name"} & set(changes)
-        if renames and not services.member_may_rename(membership=membership, by=request.user):
-            self.permission_denied(
-                request,
-                message="This user also belongs to other organizations: only they may "
-                "change their name.",
-            )
-        membership = services.member_update(membership=membership, **changes)
+        membership = services.member_update(
+            membership=membership, by_member=self.membership, **serializer.validated_data
+        )
         return Response(MemberSerializer(membership).data)
 
     def destroy(self, request, *args, **kwargs):
@@ -177,3 +168,6 @@ class TeamViewSet(OrgScopedModelViewSet):
         serializer.instance = services.team_save(
             org=self.organization, data=serializer.validated_data, team=serializer.instance
         )
+
+    def perform_destroy(self, instance):
+        services.team_delete(team=instance)

@@ -10,7 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from common.tenancy import membership_for_request
+from common.api.tenancy import membership_for_request
 
 #: What a subclass may not redefine: authentication, permissions and the organization are
 #: decided here, once. Defining one of these in a subclass fails when the class is created.

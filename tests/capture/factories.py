@@ -3,7 +3,7 @@
 import factory
 
 from capture.keys import PREFIX_LENGTH, key_hash, new_secret
-from capture.models import ApiKey, AssignmentRule, IdempotencyRecord, SpamSubmission
+from capture.models import ApiKey, IdempotencyRecord, SpamSubmission
 from tests.factories import LeadFactory, OrgOwnedFactory
 
 
@@ -33,20 +33,6 @@ class ApiKeyFactory(OrgOwnedFactory):
     @staticmethod
     def _hashed(secret, kwargs):
         return {**kwargs, "prefix": secret[:PREFIX_LENGTH], "key_hash": key_hash(secret)}
-
-
-class AssignmentRuleFactory(OrgOwnedFactory):
-    class Meta:
-        model = AssignmentRule
-        skip_postgeneration_save = True
-
-    name = factory.Sequence(lambda n: f"Rule {n}")
-    priority = 100
-
-    @factory.post_generation
-    def users(obj, create, extracted, **kwargs):
-        if create and extracted:
-            obj.users.set(extracted)
 
 
 class IdempotencyRecordFactory(OrgOwnedFactory):

@@ -16,8 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from leads.models import Lead
-from tests.capture.factories import ApiKeyFactory, AssignmentRuleFactory
+from tests.capture.factories import ApiKeyFactory
 from tests.factories import MembershipFactory
+from tests.leads.factories import AssignmentRuleFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,6 @@ pytestmark = pytest.mark.django_db
 
 ORG_OWNED = [
     factories.ApiKeyFactory,
-    factories.AssignmentRuleFactory,
     factories.IdempotencyRecordFactory,
     factories.SpamSubmissionFactory,
 ]

@@ -8,9 +8,10 @@ from django.test import TestCase
 
 from changelog.models import Event
 from leads.models import Comment, Lead
-from tests.capture.factories import ApiKeyFactory, AssignmentRuleFactory
+from tests.capture.factories import ApiKeyFactory
 from tests.factories import LeadFactory, MembershipFactory
 from tests.imports.conftest import csv_bytes, upload
+from tests.leads.factories import AssignmentRuleFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 
 import factory
 
-from leads.models import Attachment
+from leads.models import AssignmentRule, Attachment
 from tests import factories as base
 
 
@@ -15,3 +15,17 @@ class AttachmentFactory(base.OrgOwnedFactory):
     file_name = "notes.txt"
     content_type = "text/plain"
     size = 13
+
+
+class AssignmentRuleFactory(base.OrgOwnedFactory):
+    class Meta:
+        model = AssignmentRule
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    priority = 100
+
+    @factory.post_generation
+    def users(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.users.set(extracted)

@@ -143,3 +143,20 @@ def test_the_connection_goes_to_the_checked_address(org, receiver, monkeypatch):
     [request] = receiver.wait_for(1)
     assert request.headers["host"] == f"hooks.example.test:{receiver.port}"
     assert calls == ["127.0.0.1"]
+
+
+@pytest.mark.django_db
+def test_another_organizations_deliveries_are_a_plain_404(admin_client, org, other_org):
+    from common.errors import NotFound
+    from tests.webhooks.factories import WebhookSubscriptionFactory
+    from webhooks.selectors import webhook_delivery_list
+
+    theirs = WebhookSubscriptionFactory(org=other_org)
+    answer = admin_client.get(f"/api/webhooks/{theirs.pk}/deliveries/")
+    assert (answer.status_code, answer.json()) == (
+        404,
+        {"code": "not_found", "detail": "Not found.", "fields": {}},
+    )
+    # The selector's refusal is a domain error, the same for a task or a command.
+    with pytest.raises(NotFound):
+        webhook_delivery_list(org=org, subscription_id=theirs.pk)

@@ -59,6 +59,9 @@ class WebhookSubscriptionViewSet(
         )
         return Response(WebhookSubscriptionSerializer(subscription).data)
 
+    def perform_destroy(self, instance):
+        services.webhook_subscription_delete(subscription=instance)
+
     @extend_schema(request=None, responses=WebhookSubscriptionWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, *args, **kwargs):

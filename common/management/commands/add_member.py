@@ -1,9 +1,7 @@
 import json
 import uuid
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.exceptions import ValidationError
 
 from common.errors import DomainError
 from common.models import Organization, Role
@@ -36,8 +34,6 @@ class Command(BaseCommand):
             )
         except DomainError as error:
             raise CommandError(f"{error.detail} {error.fields or ''}".strip()) from None
-        except (ValidationError, DjangoValidationError) as error:
-            raise CommandError(str(getattr(error, "detail", None) or error.messages)) from None
         if options["password"] and not created:
             self.stderr.write("The user already existed: their own password was kept.")
         self.stdout.write(

@@ -1,7 +1,8 @@
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from common.errors import DomainError
 from common.services import organization_create
 
 
@@ -14,11 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", required=True)
 
     def handle(self, *args, **options):
-        membership = organization_create(
-            name=options["name"],
-            admin_email=options["admin_email"],
-            admin_password=options["admin_password"],
-        )
+        try:
+            membership = organization_create(
+                name=options["name"],
+                admin_email=options["admin_email"],
+                admin_password=options["admin_password"],
+            )
+        except DomainError as error:
+            raise CommandError(f"{error.detail} {error.fields or ''}".strip()) from None
         self.stdout.write(
             json.dumps(
                 {"organization_id": str(membership.org_id), "user_id": str(membership.user_id)}
