@@ -23,6 +23,6 @@ def _replace(create_sql):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0003_org_search_index_statistics_creator_index")]
+    dependencies = [("leads", "0004_assignmentrule_from_capture")]
 
     operations = [migrations.RunPython(_replace(NEW), _replace(OLD))]
