@@ -156,7 +156,9 @@ def test_proxy_serves_only_the_api_and_refuses_oversized_bodies_unread(tmp_path)
         status, _, body = request("POST", "/api/leads/", {"Content-Length": str(14 * 2**20)})
         assert status == 413 and json.loads(body)["code"] == "too_large"
         status, _, body = request(
-            "POST", "/api/leads/upload/", {"Content-Length": str(202 * 2**20)}
+            "POST",
+            "/api/leads/upload/",
+            {"Content-Length": str(settings.IMPORT_MAX_FILE_BYTES + 2 * 2**20)},
         )
         assert status == 413 and json.loads(body)["code"] == "too_large"
 
