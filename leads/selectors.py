@@ -65,6 +65,16 @@ def attachments_visible_to(*, membership: Membership, queryset: QuerySet) -> Que
     return queryset.filter(lead__in=leads_visible_to(membership=membership).values("pk"))
 
 
+def comment_changeable_by(*, membership: Membership, comment: Comment) -> bool:
+    """Its author or an ADMIN may edit or delete a comment."""
+    return membership.is_admin or comment.commented_by_id == membership.user_id
+
+
+def attachment_deletable_by(*, membership: Membership, attachment: Attachment) -> bool:
+    """Its uploader or an ADMIN may delete an attachment."""
+    return membership.is_admin or attachment.created_by_id == membership.user_id
+
+
 def active_members(*, org) -> QuerySet:
     """Users who are active members of `org` (assignable, mentionable)."""
     return User.objects.filter(active_member(via_user=True), memberships__org=org).order_by(

@@ -390,7 +390,7 @@ class CommentViewSet(OrgScopedGenericViewSet):
 
     def get_object(self):
         comment = super().get_object()
-        if not (self.membership.is_admin or comment.commented_by_id == self.request.user.pk):
+        if not selectors.comment_changeable_by(membership=self.membership, comment=comment):
             raise PermissionDenied("Only the author or an admin may change this comment.")
         return comment
 
@@ -462,7 +462,7 @@ class AttachmentViewSet(OrgScopedGenericViewSet):
     def destroy(self, request, pk=None):
         """Delete the attachment; its file is removed once the delete is committed."""
         attachment = self.get_object()
-        if not (self.membership.is_admin or attachment.created_by_id == request.user.pk):
+        if not selectors.attachment_deletable_by(membership=self.membership, attachment=attachment):
             raise PermissionDenied("Only the uploader or an admin may delete this attachment.")
         services.attachment_delete(attachment=attachment, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
