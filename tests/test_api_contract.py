@@ -181,9 +181,20 @@ def test_created_resources_answer_with_their_location(admin_client):
     download = admin_client.get(attachment["Location"])
     assert download.status_code == 200 and b"".join(download.streaming_content) == b"hello"
 
+    comment = admin_client.post(
+        f"/api/leads/{lead.json()['id']}/", {"comment": "Called"}, format="multipart"
+    )
+    assert comment["Location"].endswith(f"/api/leads/comment/{comment.json()['comment']['id']}/")
+
     conversion = admin_client.post(f"/api/leads/{lead.json()['id']}/convert/")
     assert conversion.status_code == 201
     assert conversion["Location"].endswith(f"/api/accounts/{conversion.json()['account']['id']}/")
+
+    # Each `Location` is a resource its creator can read.
+    for created in (company, team, invitation, comment, conversion):
+        read = admin_client.get(created["Location"])
+        assert read.status_code == 200, (created["Location"], read.content)
+        assert read.json()["id"] in created.content.decode()
 
 
 def test_the_schema_documents_the_response_headers(schema):

@@ -26,13 +26,14 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 class InvitationViewSet(
     mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
     OrgScopedGenericViewSet,
 ):
     """Invite people to the organization (ADMIN). The answer is the same whether or not the
     address already has an account anywhere; the accept link goes only to the address.
-    The list shows pending invitations; DELETE revokes one."""
+    The list (and GET of one) shows pending invitations; DELETE revokes one."""
 
     model = Invitation
     serializer_class = InvitationSerializer

@@ -18,7 +18,7 @@ lead_detail = LeadViewSet.as_view(
 lead_convert = LeadViewSet.as_view({"post": "convert"})
 lead_export = LeadViewSet.as_view({"get": "export"})
 comment_detail = CommentViewSet.as_view(
-    {"put": "update", "patch": "partial_update", "delete": "destroy"}
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
 )
 attachment_detail = AttachmentViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 

@@ -378,8 +378,9 @@ def _refuse_oversized_body(request) -> None:
 
 
 class CommentViewSet(OrgScopedGenericViewSet):
-    """A comment on a lead. Its author or an ADMIN may edit or delete it; another member
-    who can see the lead gets 403, one who cannot gets 404."""
+    """A comment on a lead. Whoever can see the lead can read it; its author or an ADMIN
+    may edit or delete it, another member who can see the lead gets 403, one who cannot
+    gets 404."""
 
     model = Comment
     serializer_class = CommentSerializer
@@ -390,9 +391,16 @@ class CommentViewSet(OrgScopedGenericViewSet):
 
     def get_object(self):
         comment = super().get_object()
+        if self.action == "retrieve":
+            return comment
         if not selectors.comment_changeable_by(membership=self.membership, comment=comment):
             raise PermissionDenied("Only the author or an admin may change this comment.")
         return comment
+
+    @extend_schema(operation_id="leads_comment_retrieve")
+    def retrieve(self, request, pk=None):
+        """One comment, for any member who can see its lead."""
+        return Response(CommentSerializer(self.get_object()).data)
 
     @extend_schema(operation_id="leads_comment_update", request=CommentUpdateSerializer)
     def update(self, request, pk=None):

@@ -135,11 +135,13 @@ def test_comment_author_edits_and_deletes(user_client, org, shared_lead, user_me
     assert not Comment.objects.for_org(org).exists()
 
 
-def test_other_member_who_sees_the_lead_gets_403(
+def test_other_member_who_sees_the_lead_reads_but_gets_403_on_changes(
     other_user_client, org, shared_lead, user_membership
 ):
     comment = CommentFactory(org=org, lead=shared_lead, commented_by=user_membership.user)
     url = f"/api/leads/comment/{comment.pk}/"
+    read = other_user_client.get(url)
+    assert read.status_code == 200 and read.json()["comment"] == "A comment"
     assert other_user_client.put(url, {"comment": "x"}, format="json").status_code == 403
     assert other_user_client.patch(url, {"comment": "x"}, format="json").status_code == 403
     assert other_user_client.delete(url).status_code == 403
@@ -151,6 +153,7 @@ def test_member_who_cannot_see_the_lead_gets_404(user_client, org, admin_members
     lead = make_lead(org, created_by=admin_membership.user)
     comment = CommentFactory(org=org, lead=lead, commented_by=admin_membership.user)
     url = f"/api/leads/comment/{comment.pk}/"
+    assert user_client.get(url).status_code == 404
     assert user_client.patch(url, {"comment": "x"}, format="json").status_code == 404
     assert user_client.delete(url).status_code == 404
 

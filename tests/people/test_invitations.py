@@ -94,7 +94,10 @@ def test_takeover_through_a_shared_identity_is_impossible(settings):
     assert token_from_mail(a_mail) not in invited.content.decode()
     listed = admin_a.get("/api/invitations/").content.decode()
     assert token_from_mail(a_mail) not in listed
+    one = admin_a.get(f"/api/invitations/{invited.json()['id']}/")
+    assert one.json() == invited.json() and token_from_mail(a_mail) not in one.content.decode()
     assert admin_a.delete(f"/api/invitations/{invited.json()['id']}/").status_code == 204
+    assert admin_a.get(f"/api/invitations/{invited.json()['id']}/").status_code == 404
     assert _accept(token_from_mail(a_mail), planted).status_code == 400  # revoked
 
     # B invites the same person, who accepts with their own password.
