@@ -468,10 +468,19 @@ SPECTACULAR_SETTINGS["TAGS"].append(
 # the database after its web worker has given up. Imports and exports run many short
 # statements, so a long job is not cut by it.
 DATABASE_STATEMENT_TIMEOUT_MS = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000)
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_STATEMENT_TIMEOUT_MS:
+# Longest a transaction may sit idle between statements (milliseconds; 0: no limit): a
+# process frozen or hung mid-transaction loses its connection, and with it its row locks.
+# The import sweep takes a locked job row for a live worker, so this bounds how long a
+# frozen worker can keep its job from being resumed elsewhere.
+DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = env_int("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = (
-        f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+    _limits = {
+        "statement_timeout": DATABASE_STATEMENT_TIMEOUT_MS,
+        "idle_in_transaction_session_timeout": DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    }
+    _options["options"] = " ".join(
+        [_options.get("options", ""), *(f"-c {name}={ms}" for name, ms in _limits.items() if ms)]
     ).strip()
 
 # --- Change log ---------------------------------------------------------------------------

@@ -218,14 +218,22 @@ def test_list_variant_query_count(query, role, admin_membership, user_membership
 
 
 @pytest.mark.postgres
-def test_every_connection_carries_the_statement_timeout(settings):
-    """A runaway query ends in the database, not only in the web worker that gave up."""
+@pytest.mark.parametrize(
+    "name, setting",
+    [
+        # A runaway query ends in the database, not only in the web worker that gave up.
+        ("statement_timeout", "DATABASE_STATEMENT_TIMEOUT_MS"),
+        # A process frozen mid-transaction releases its row locks (an import job's, say).
+        ("idle_in_transaction_session_timeout", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS"),
+    ],
+)
+def test_every_connection_carries_the_time_limits(settings, name, setting):
     if connection.vendor != "postgresql":
         pytest.skip("a PostgreSQL setting")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'")
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = %s", [name])
         (value,) = cursor.fetchone()
-    assert int(value) == settings.DATABASE_STATEMENT_TIMEOUT_MS > 0
+    assert int(value) == getattr(settings, setting) > 0
 
 
 def test_user_member_counts_each_visible_lead_once(user_client, org, user_membership, monkeypatch):
