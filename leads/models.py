@@ -122,3 +122,42 @@ class Attachment(OrgOwnedModel):
 
     class Meta:
         indexes = [models.Index(fields=["org", "lead"], name="attachment_org_lead_idx")]
+
+
+class LeadTally(OrgOwnedModel):
+    """How many leads of the organization are in each status, as a whole (`member` is
+    EVERYONE) and per member (the leads a member created or is assigned to, each once):
+    the unfiltered lists' counts, exact at any size in one indexed read.
+
+    Kept by database triggers (leads/migrations/0004_lead_tally.py) on the leads and their
+    assignments, in the transaction of the write itself: every path that changes a lead
+    (services, imports with COPY, deletions that cascade, a user's deletion that clears
+    `created_by`) keeps it right, and a rolled-back write leaves it as it was. Each write
+    adds its delta to one of a few rows per key (`shard`, PostgreSQL's backend id modulo
+    TALLY_SHARDS), so concurrent writers of one organization rarely wait on the same row;
+    a count is the sum of its shards."""
+
+    #: `member` of the organization-wide rows.
+    EVERYONE = uuid.UUID(int=0)
+
+    # No foreign key constraint in the database: while an organization is deleted, its
+    # leads' triggers may write here after the organization's tallies were removed; the
+    # rows they leave name an organization that no longer exists and are never read.
+    org = models.ForeignKey(
+        "common.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the key below starts with it
+    )
+    member = models.UUIDField()
+    status = models.CharField(max_length=16)
+    shard = models.SmallIntegerField(default=0)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "member", "status", "shard"], name="lead_tally_key"
+            )
+        ]

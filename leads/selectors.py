@@ -3,14 +3,22 @@
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    prefetch_related_objects,
+)
 
 from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
 from common.models import Membership, Organization, Tag, Team, User, active_member
 from leads.choices import LeadSource, LeadStatus
 from leads.listing import Cursor, after, capped_count, ordered, position_of
-from leads.models import Attachment, Comment, Lead
+from leads.models import Attachment, Comment, Lead, LeadTally
 
 #: Upper bound of each picker catalogue in the list response (contacts, users, tags, sources).
 CATALOGUE_LIMIT = 100
@@ -95,19 +103,27 @@ def lead_list(
     offset: int = 0,
     ordering: str = "-created_on",
     cursor: Cursor | None = None,
+    unfiltered: bool = False,
 ) -> LeadListPage:
     """Both pages (open and closed) of an already filtered queryset of the organization's
     leads (the member's visibility is applied here), their totals, and the picker
     catalogues. The number of queries does not depend on the page size, and no query reads
-    more than a page, a capped count, or a catalogue's bounded index range."""
+    more than a page, a capped count, or a catalogue's bounded index range.
+
+    `unfiltered` (no filter narrowed `filtered`): the totals are the kept tallies, exact
+    at any size; otherwise they are counted, exact up to COUNT_EXACT_LIMIT."""
     org = membership.org
     is_closed = Q(status=LeadStatus.CLOSED)
-    parts = [
-        part.exclude(status=LeadStatus.CONVERTED)
-        for part in visible_parts(membership=membership, queryset=filtered)
-    ]
-    open_count, open_exact = capped_count(*(part.exclude(is_closed) for part in parts))
-    closed_count, closed_exact = capped_count(*(part.filter(is_closed) for part in parts))
+    if unfiltered:
+        open_count, closed_count = tallied_counts(membership=membership)
+        open_exact = closed_exact = True
+    else:
+        parts = [
+            part.exclude(status=LeadStatus.CONVERTED)
+            for part in visible_parts(membership=membership, queryset=filtered)
+        ]
+        open_count, open_exact = capped_count(*(part.exclude(is_closed) for part in parts))
+        closed_count, closed_exact = capped_count(*(part.filter(is_closed) for part in parts))
     active = leads_visible_to(membership=membership, queryset=filtered).exclude(
         status=LeadStatus.CONVERTED
     )
@@ -150,6 +166,23 @@ def lead_list(
         ),
         status=list(LeadStatus.values),
     )
+
+
+def tallied_counts(*, membership: Membership) -> tuple[int, int]:
+    """(open, closed) leads `membership` sees, from the tallies (leads.models.LeadTally):
+    the organization's for ADMIN, the member's own (created or assigned) for USER. One
+    read of a few rows, whatever the organization's size."""
+    member = LeadTally.EVERYONE if membership.is_admin else membership.user_id
+    totals = dict(
+        LeadTally.objects.for_org(membership.org_id)
+        .filter(member=member)
+        .values_list("status")
+        .annotate(total=Sum("n"))
+        .values_list("status", "total")
+    )
+    closed = totals.pop(LeadStatus.CLOSED, 0)
+    totals.pop(LeadStatus.CONVERTED, None)
+    return sum(totals.values()), closed
 
 
 def _next_cursor(open_leads, closed_leads, limit, ordering) -> str | None:

@@ -164,6 +164,9 @@ class LeadViewSet(OrgScopedGenericViewSet):
             offset=query.validated_data["offset"],
             ordering=query.validated_data["ordering"],
             cursor=query.validated_data.get("cursor"),
+            unfiltered=not any(
+                request.query_params.get(name, "").strip() for name in LeadFilterSet.base_filters
+            ),
         )
         return Response(LeadListResponseSerializer(page).data)
 

@@ -1,0 +1,175 @@
+"""The lead tallies (leads.models.LeadTally) equal the real counts after every write path:
+the API's create, PATCH (status, assignees), delete and conversion, imports (new and
+updated leads), capture, plain ORM writes (factories, link tables), a user's deletion, and
+a rolled-back write. The unfiltered lists answer them as their counts."""
+
+from collections import Counter
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from rest_framework.test import APIClient
+
+from leads.models import Lead, LeadTally
+from tests.capture.factories import ApiKeyFactory
+from tests.factories import LeadFactory, MembershipFactory, UserFactory
+from tests.imports.conftest import csv_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def real_counts(org) -> Counter:
+    """(member, status) -> leads, counted from the leads: EVERYONE for the organization,
+    and each member for the leads they created or are assigned to (once)."""
+    counts: Counter = Counter()
+    for lead in Lead.objects.for_org(org).prefetch_related("assigned_to"):
+        members = {LeadTally.EVERYONE, *(user.pk for user in lead.assigned_to.all())}
+        if lead.created_by_id:
+            members.add(lead.created_by_id)
+        for member in members:
+            counts[(member, lead.status)] += 1
+    return counts
+
+
+def kept_counts(org) -> Counter:
+    rows = (
+        LeadTally.objects.for_org(org)
+        .values_list("member", "status")
+        .annotate(total=Sum("n"))
+        .values_list("member", "status", "total")
+    )
+    return Counter({(member, status): total for member, status, total in rows if total})
+
+
+def assert_tallies_match(org):
+    assert kept_counts(org) == real_counts(org)
+
+
+@pytest.fixture
+def member(org):
+    return MembershipFactory(org=org)
+
+
+def test_api_create_patch_and_delete(admin_client, admin_membership, member, org):
+    created = admin_client.post(
+        "/api/leads/",
+        {"first_name": "A", "last_name": "B", "assigned_to": [str(member.user_id)]},
+        format="json",
+    ).json()
+    assert_tallies_match(org)
+    url = f"/api/leads/{created['id']}/"
+    assert admin_client.patch(url, {"status": "closed"}, format="json").status_code == 200
+    assert_tallies_match(org)
+    # The creator assigned too: counted once for them.
+    assignees = [str(member.user_id), str(admin_membership.user_id)]
+    assert admin_client.patch(url, {"assigned_to": assignees}, format="json").status_code == 200
+    assert_tallies_match(org)
+    response = admin_client.patch(
+        url, {"assigned_to": [], "status": "in process", "city": "Oslo"}, format="json"
+    )
+    assert response.status_code == 200
+    assert_tallies_match(org)
+    assert admin_client.delete(url).status_code == 204
+    assert_tallies_match(org)
+    assert kept_counts(org) == Counter()
+
+
+def test_api_conversion_and_auto_convert(admin_client, member, org):
+    lead = admin_client.post(
+        "/api/leads/",
+        {
+            "first_name": "A",
+            "last_name": "B",
+            "account_name": "Acme",
+            "assigned_to": [str(member.user_id)],
+        },
+        format="json",
+    ).json()
+    assert admin_client.post(f"/api/leads/{lead['id']}/convert/").status_code in (200, 201)
+    assert_tallies_match(org)
+    response = admin_client.post(
+        "/api/leads/",
+        {"first_name": "C", "last_name": "D", "account_name": "Initech", "auto_convert": True},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert_tallies_match(org)
+    assert kept_counts(org)[(LeadTally.EVERYONE, "converted")] == 2
+
+
+def test_imports_of_new_and_updated_leads(admin_client, member, org):
+    email = member.user.email
+    rows = [["first_name", "last_name", "email", "status", "assigned_to"]] + [
+        ["Lead", str(n), f"lead{n}@example.com", "closed" if n % 3 else "assigned", email]
+        for n in range(9)
+    ]
+    assert upload(admin_client, csv_bytes(rows))["imported_count"] == 9
+    assert_tallies_match(org)
+    other = MembershipFactory(org=org).user.email
+    rows = [["first_name", "last_name", "email", "status", "assigned_to"]] + [
+        ["Lead", str(n), f"lead{n}@example.com", "in process", other] for n in range(5)
+    ]
+    job = upload(admin_client, csv_bytes(rows), on_duplicate="update")
+    assert job["updated_count"] == 5, job
+    assert_tallies_match(org)
+
+
+def test_capture(org):
+    member = MembershipFactory(org=org)
+    key = ApiKeyFactory(org=org)
+    key.default_assigned_to.set([member.user])
+    response = APIClient().post(
+        f"/api/leads/create-from-site/?apikey={key.secret}",
+        {"first_name": "Site", "last_name": "Visitor", "email": "v@site.example"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert_tallies_match(org)
+    assert kept_counts(org)[(member.user_id, "assigned")] == 1
+
+
+def test_orm_writes_links_and_a_users_deletion(org, other_org):
+    creator, assignee = UserFactory(), UserFactory()
+    leads = LeadFactory.create_batch(3, org=org, created_by=creator)
+    LeadFactory(org=other_org, created_by=creator)
+    leads[0].assigned_to.add(assignee, creator)
+    leads[1].assigned_to.add(assignee)
+    assert_tallies_match(org)
+    Lead.objects.for_org(org).filter(pk=leads[1].pk).update(status="recycled")
+    leads[0].assigned_to.remove(creator)
+    leads[1].assigned_to.clear()
+    assert_tallies_match(org)
+    creator.delete()  # created_by becomes NULL
+    assert_tallies_match(org)
+    assert_tallies_match(other_org)
+    Lead.objects.for_org(org).filter(pk__in=[lead.pk for lead in leads[:2]]).delete()
+    assert_tallies_match(org)
+
+
+def test_a_rolled_back_write_leaves_the_tallies(org):
+    LeadFactory(org=org)
+    before = kept_counts(org)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        LeadFactory.create_batch(2, org=org, status="closed")
+        raise RuntimeError
+    assert kept_counts(org) == before
+
+
+def test_unfiltered_lists_answer_the_tallies(admin_client, user_client, user_membership, org):
+    user = user_membership.user
+    LeadFactory.create_batch(3, org=org)
+    LeadFactory(org=org, status="closed", created_by=user)
+    LeadFactory(org=org, status="converted", created_by=user)
+    LeadFactory(org=org).assigned_to.add(user)
+    body = admin_client.get("/api/leads/").json()
+    assert (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"]) == (
+        4,
+        1,
+        True,
+    )
+    body = user_client.get("/api/leads/").json()
+    assert (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"]) == (
+        1,
+        1,
+        True,
+    )
