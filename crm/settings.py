@@ -154,7 +154,7 @@ DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "US")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "common.api.authentication.MemberJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the few operations where a file travels add multipart themselves, so

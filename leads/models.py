@@ -124,20 +124,34 @@ class Attachment(OrgOwnedModel):
         indexes = [models.Index(fields=["org", "lead"], name="attachment_org_lead_idx")]
 
 
+class TallyKind(models.TextChoices):
+    """What a lead tally counts (with `subject`)."""
+
+    #: The organization's leads (`subject` is LeadTally.EVERYONE).
+    ALL = "all"
+    #: The leads a member sees as a USER member: created by or assigned to them, once.
+    MEMBER = "member"
+    #: The leads assigned to a user.
+    ASSIGNEE = "assignee"
+    #: The leads carrying a tag (`subject` is the tag's id).
+    TAG = "tag"
+
+
 class LeadTally(OrgOwnedModel):
-    """How many leads of the organization are in each status, as a whole (`member` is
-    EVERYONE) and per member (the leads a member created or is assigned to, each once):
-    the unfiltered lists' counts, exact at any size in one indexed read.
+    """How many leads of the organization are in each status: all of them, the ones each
+    member sees, the ones assigned to each user, and the ones with each tag (`kind`,
+    `subject`). The counts of the lists that a tally answers (unfiltered, by status, by one
+    assignee or one tag), exact at any size in one indexed read.
 
-    Kept by database triggers (leads/migrations/0004_lead_tally.py) on the leads and their
-    assignments, in the transaction of the write itself: every path that changes a lead
-    (services, imports with COPY, deletions that cascade, a user's deletion that clears
-    `created_by`) keeps it right, and a rolled-back write leaves it as it was. Each write
-    adds its delta to one of a few rows per key (`shard`, PostgreSQL's backend id modulo
-    TALLY_SHARDS), so concurrent writers of one organization rarely wait on the same row;
-    a count is the sum of its shards."""
+    Kept by database triggers (leads/migrations/0004_lead_tally.py) on the leads, their
+    assignments and their tags, in the transaction of the write itself: every path that
+    changes a lead (services, imports with COPY, deletions that cascade, a user's deletion
+    that clears `created_by`) keeps it right, and a rolled-back write leaves it as it was.
+    On PostgreSQL each write adds its delta to one of 8 rows per key (`shard`, the backend
+    process id modulo 8), so concurrent writers of one organization rarely wait on the same
+    row; a count is the sum of its shards."""
 
-    #: `member` of the organization-wide rows.
+    #: `subject` of the organization-wide rows.
     EVERYONE = uuid.UUID(int=0)
 
     # No foreign key constraint in the database: while an organization is deleted, its
@@ -150,7 +164,8 @@ class LeadTally(OrgOwnedModel):
         db_constraint=False,
         db_index=False,  # the key below starts with it
     )
-    member = models.UUIDField()
+    kind = models.CharField(max_length=8, choices=TallyKind.choices)
+    subject = models.UUIDField()
     status = models.CharField(max_length=16)
     shard = models.SmallIntegerField(default=0)
     n = models.BigIntegerField(default=0)
@@ -158,6 +173,6 @@ class LeadTally(OrgOwnedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["org", "member", "status", "shard"], name="lead_tally_key"
+                fields=["org", "kind", "subject", "status", "shard"], name="lead_tally_key"
             )
         ]

@@ -1,24 +1,28 @@
 """Reads on leads. Every function takes the caller's membership, so role rules live here once."""
 
+import uuid
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import (
     Exists,
+    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Sum,
-    prefetch_related_objects,
+    UUIDField,
+    Value,
 )
+from django.db.models.functions import Cast
 
 from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
 from common.models import Membership, Organization, Tag, Team, User, active_member
 from leads.choices import LeadSource, LeadStatus
-from leads.listing import Cursor, after, capped_count, ordered, position_of
-from leads.models import Attachment, Comment, Lead, LeadTally
+from leads.listing import Cursor, after, capped_counts, ordered, position_of, union_all
+from leads.models import Attachment, Comment, Lead, LeadTally, TallyKind
 
 #: Upper bound of each picker catalogue in the list response (contacts, users, tags, sources).
 CATALOGUE_LIMIT = 100
@@ -103,27 +107,30 @@ def lead_list(
     offset: int = 0,
     ordering: str = "-created_on",
     cursor: Cursor | None = None,
-    unfiltered: bool = False,
+    filters: dict | None = None,
 ) -> LeadListPage:
     """Both pages (open and closed) of an already filtered queryset of the organization's
     leads (the member's visibility is applied here), their totals, and the picker
     catalogues. The number of queries does not depend on the page size, and no query reads
     more than a page, a capped count, or a catalogue's bounded index range.
 
-    `unfiltered` (no filter narrowed `filtered`): the totals are the kept tallies, exact
-    at any size; otherwise they are counted, exact up to COUNT_EXACT_LIMIT."""
-    org = membership.org
+    `filters` are the list filters (name: value) that narrowed `filtered`: when a tally
+    answers them (see `tallied_counts`), the totals are exact at any size; otherwise they
+    are counted, exact up to COUNT_EXACT_LIMIT."""
     is_closed = Q(status=LeadStatus.CLOSED)
-    if unfiltered:
-        open_count, closed_count = tallied_counts(membership=membership)
+    tallied = tallied_counts(membership=membership, filters=filters or {})
+    if tallied is not None:
+        open_count, closed_count = tallied
         open_exact = closed_exact = True
     else:
         parts = [
             part.exclude(status=LeadStatus.CONVERTED)
             for part in visible_parts(membership=membership, queryset=filtered)
         ]
-        open_count, open_exact = capped_count(*(part.exclude(is_closed) for part in parts))
-        closed_count, closed_exact = capped_count(*(part.filter(is_closed) for part in parts))
+        (open_count, open_exact), (closed_count, closed_exact) = capped_counts(
+            [part.exclude(is_closed) for part in parts],
+            [part.filter(is_closed) for part in parts],
+        )
     active = leads_visible_to(membership=membership, queryset=filtered).exclude(
         status=LeadStatus.CONVERTED
     )
@@ -131,22 +138,23 @@ def lead_list(
 
     def page(queryset, position, started):
         if not limit or not started:
-            return []
+            return None
         queryset = ordered(queryset, ordering)
         if position is not None:
-            return list(after(queryset, ordering, position)[:limit])
-        return list(queryset[offset : offset + limit])
+            return after(queryset, ordering, position)[:limit]
+        return queryset[offset : offset + limit]
 
-    open_leads = page(open_all, cursor and cursor.open, cursor is None or cursor.open is not None)
-    closed_leads = page(
-        closed_all, cursor and cursor.closed, cursor is None or cursor.closed is not None
-    )
-    # One prefetch for both pages: two queries in all, whatever the page size.
-    prefetch_related_objects(
-        open_leads + closed_leads,
-        Prefetch("assigned_to", queryset=User.objects.only("id")),
-        Prefetch("tags", queryset=Tag.objects.unscoped().only("id", "name").order_by("name")),
-    )
+    pages = [
+        page(open_all, cursor and cursor.open, cursor is None or cursor.open is not None),
+        page(closed_all, cursor and cursor.closed, cursor is None or cursor.closed is not None),
+    ]
+    # Both pages in one statement; each keeps its order, and the status tells them apart.
+    both = union_all([p for p in pages if p is not None])
+    rows = list(Lead.objects.raw(*both)) if both else []
+    open_leads = [lead for lead in rows if lead.status != LeadStatus.CLOSED]
+    closed_leads = [lead for lead in rows if lead.status == LeadStatus.CLOSED]
+    _prefetch_links(rows)
+    catalogues = _catalogues(membership=membership)
     return LeadListPage(
         open_leads=open_leads,
         closed_leads=closed_leads,
@@ -154,32 +162,148 @@ def lead_list(
         closed_leads_count=closed_count,
         counts_exact=open_exact and closed_exact,
         next_cursor=_next_cursor(open_leads, closed_leads, limit, ordering),
-        contacts=list(
-            contacts_visible_to(membership=membership).order_by("-created_on")[:CATALOGUE_LIMIT]
-        ),
-        users=list(active_members(org=org)[:CATALOGUE_LIMIT]),
-        source_list=[*LeadSource.values, *sources_used(org=org)],
-        tags=list(
-            Tag.objects.for_org(org)
-            .order_by("name")
-            .values_list("name", flat=True)[:CATALOGUE_LIMIT]
-        ),
+        contacts=catalogues["contacts"],
+        users=catalogues["users"],
+        source_list=[*LeadSource.values, *catalogues["sources"]],
+        tags=catalogues["tags"],
         status=list(LeadStatus.values),
     )
 
 
-def tallied_counts(*, membership: Membership) -> tuple[int, int]:
-    """(open, closed) leads `membership` sees, from the tallies (leads.models.LeadTally):
-    the organization's for ADMIN, the member's own (created or assigned) for USER. One
-    read of a few rows, whatever the organization's size."""
-    member = LeadTally.EVERYONE if membership.is_admin else membership.user_id
-    totals = dict(
-        LeadTally.objects.for_org(membership.org_id)
-        .filter(member=member)
-        .values_list("status")
-        .annotate(total=Sum("n"))
-        .values_list("status", "total")
+def _prefetch_links(leads: list[Lead]) -> None:
+    """The assignees and tags of `leads` in one query (a prefetch per relation would be
+    two), left where Django's prefetch leaves them (`lead.assigned_to.all()` reads no
+    more)."""
+    if not leads:
+        return
+    ids = [lead.pk for lead in leads]
+    assignees = (
+        Lead.assigned_to.through.objects.filter(lead_id__in=ids)
+        .annotate(
+            link_lead=F("lead_id"), link_kind=Value("a"), link_id=F("user_id"), link_name=Value("")
+        )
+        .values_list("link_lead", "link_kind", "link_id", "link_name")
     )
+    tags = (
+        Lead.tags.through.objects.filter(lead_id__in=ids)
+        .annotate(
+            link_lead=F("lead_id"),
+            link_kind=Value("t"),
+            link_id=F("tag_id"),
+            link_name=F("tag__name"),
+        )
+        .values_list("link_lead", "link_kind", "link_id", "link_name")
+        .order_by("tag__name")
+    )
+    found: dict = {(str(lead.pk), kind): [] for lead in leads for kind in "at"}
+    with connection.cursor() as cursor:
+        cursor.execute(*union_all([assignees, tags]))
+        for lead_id, kind, pk, name in cursor.fetchall():
+            found[(_uuid(lead_id), kind)].append(
+                User(pk=_uuid_value(pk)) if kind == "a" else Tag(pk=_uuid_value(pk), name=name)
+            )
+    for lead in leads:
+        cache = lead.__dict__.setdefault("_prefetched_objects_cache", {})
+        for name, kind in (("assigned_to", "a"), ("tags", "t")):
+            related = getattr(lead, name).get_queryset()
+            related._result_cache = found[(str(lead.pk), kind)]
+            related._prefetch_done = True
+            cache[name] = related
+
+
+def _uuid_value(value) -> uuid.UUID:
+    # PostgreSQL answers UUIDs, SQLite their 32 hex digits.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _uuid(value) -> str:
+    return str(_uuid_value(value))
+
+
+def _catalogues(*, membership: Membership) -> dict:
+    """The pickers of the list (contacts, users, sources, tags), each bounded, in one
+    query: the rows of each catalogue come one after the other, each in its order."""
+    org = membership.org
+    empty = Value("")
+
+    def rows(queryset, kind, pk, first, last, email, phone):
+        return queryset.annotate(
+            c_kind=Value(kind), c_id=pk, c_first=first, c_last=last, c_email=email, c_phone=phone
+        ).values_list("c_kind", "c_id", "c_first", "c_last", "c_email", "c_phone")
+
+    no_id = Cast(Value(None), output_field=UUIDField())
+    contacts = rows(
+        contacts_visible_to(membership=membership).order_by("-created_on"),
+        "c",
+        F("id"),
+        F("first_name"),
+        F("last_name"),
+        F("email"),
+        F("phone"),
+    )[:CATALOGUE_LIMIT]
+    users = rows(
+        active_members(org=org), "u", F("id"), F("first_name"), F("last_name"), F("email"), empty
+    )[:CATALOGUE_LIMIT]
+    tags = rows(
+        Tag.objects.for_org(org).order_by("name"), "t", no_id, F("name"), empty, empty, empty
+    )[:CATALOGUE_LIMIT]
+    org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)
+    sources = (_SOURCES_SQL, [org_id, org_id, CATALOGUE_LIMIT + len(LeadSource.values)])
+    found: dict = {"contacts": [], "users": [], "tags": [], "sources": []}
+    with connection.cursor() as cursor:
+        cursor.execute(*union_all([contacts, users, tags, sources]))
+        for kind, pk, first, last, email, phone in cursor.fetchall():
+            if kind == "c":
+                found["contacts"].append(
+                    Contact(
+                        pk=_uuid_value(pk),
+                        first_name=first,
+                        last_name=last,
+                        email=email,
+                        phone=phone,
+                    )
+                )
+            elif kind == "u":
+                found["users"].append(
+                    User(pk=_uuid_value(pk), first_name=first, last_name=last, email=email)
+                )
+            elif kind == "t":
+                found["tags"].append(first)
+            else:
+                found["sources"].append(first)
+    common = set(LeadSource.values)
+    found["sources"] = [s for s in found["sources"] if s not in common][:CATALOGUE_LIMIT]
+    return found
+
+
+def tallied_counts(*, membership: Membership, filters: dict) -> tuple[int, int] | None:
+    """(open, closed) leads `membership` sees with `filters` (valid values), from the
+    tallies (leads.models.LeadTally) when one answers them, else None. A tally answers the
+    lists without a filter (the organization's for ADMIN, the member's own for USER), and
+    an ADMIN's lists by one assignee or one tag; `status` narrows any of them. One read of
+    a few rows, whatever the organization's size."""
+    narrowing = {name: value for name, value in filters.items() if name != "status"}
+    tallies = LeadTally.objects.for_org(membership.org_id)
+    if not narrowing:
+        if membership.is_admin:
+            tallies = tallies.filter(kind=TallyKind.ALL, subject=LeadTally.EVERYONE)
+        else:
+            tallies = tallies.filter(kind=TallyKind.MEMBER, subject=membership.user_id)
+    elif not membership.is_admin:
+        return None
+    elif list(narrowing) == ["assigned_to"]:
+        tallies = tallies.filter(kind=TallyKind.ASSIGNEE, subject=narrowing["assigned_to"])
+    elif list(narrowing) == ["tags"] and "," not in narrowing["tags"]:
+        # Tag names are unique in an organization whatever their case: at most one id.
+        tag = Tag.objects.for_org(membership.org_id).filter(name__iexact=narrowing["tags"].strip())
+        tallies = tallies.filter(kind=TallyKind.TAG, subject__in=tag.values("pk"))
+    else:
+        return None
+    totals = dict(
+        tallies.values_list("status").annotate(total=Sum("n")).values_list("status", "total")
+    )
+    if "status" in filters:
+        totals = {filters["status"]: totals.get(filters["status"], 0)}
     closed = totals.pop(LeadStatus.CLOSED, 0)
     totals.pop(LeadStatus.CONVERTED, None)
     return sum(totals.values()), closed
@@ -199,7 +323,8 @@ def _next_cursor(open_leads, closed_leads, limit, ordering) -> str | None:
 
 
 # The distinct sources of one organization without reading its leads: a loose index scan
-# over (org, source) that jumps from each source to the next one, one index seek each.
+# over (org, source) that jumps from each source to the next one, one index seek each. In
+# the shape of the other catalogues' rows (leads.selectors._catalogues).
 _SOURCES_SQL = """
 WITH RECURSIVE used(source) AS (
     SELECT MIN(source) FROM leads_lead WHERE org_id = %s AND source > ''
@@ -207,18 +332,8 @@ WITH RECURSIVE used(source) AS (
     SELECT (SELECT MIN(l.source) FROM leads_lead l WHERE l.org_id = %s AND l.source > u.source)
     FROM used u WHERE u.source IS NOT NULL
 )
-SELECT source FROM used WHERE source IS NOT NULL LIMIT %s
+SELECT 's', CAST(NULL AS uuid), source, '', '', '' FROM used WHERE source IS NOT NULL LIMIT %s
 """
-
-
-def sources_used(*, org) -> list[str]:
-    """Sources the organization's leads use beyond the common ones (bounded)."""
-    org_id = Organization._meta.pk.get_db_prep_value(getattr(org, "pk", org), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(_SOURCES_SQL, [org_id, org_id, CATALOGUE_LIMIT + len(LeadSource.values)])
-        found = [row[0] for row in cursor.fetchall()]
-    common = set(LeadSource.values)
-    return [source for source in found if source not in common][:CATALOGUE_LIMIT]
 
 
 def lead_detail_queryset(*, membership: Membership, queryset: QuerySet | None = None) -> QuerySet:

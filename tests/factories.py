@@ -103,7 +103,8 @@ class LeadTallyFactory(OrgOwnedFactory):
     class Meta:
         model = LeadTally
 
-    member = factory.LazyFunction(uuid.uuid4)
+    kind = "assignee"
+    subject = factory.LazyFunction(uuid.uuid4)
     status = "assigned"
     n = 1
 

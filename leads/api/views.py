@@ -164,9 +164,11 @@ class LeadViewSet(OrgScopedGenericViewSet):
             offset=query.validated_data["offset"],
             ordering=query.validated_data["ordering"],
             cursor=query.validated_data.get("cursor"),
-            unfiltered=not any(
-                request.query_params.get(name, "").strip() for name in LeadFilterSet.base_filters
-            ),
+            filters={
+                name: value
+                for name in LeadFilterSet.base_filters
+                if (value := request.query_params.get(name, "").strip())
+            },
         )
         return Response(LeadListResponseSerializer(page).data)
 

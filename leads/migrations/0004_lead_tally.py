@@ -6,47 +6,103 @@ from django.db import migrations, models
 
 # The lead tallies (leads.models.LeadTally) are kept by triggers, so that every write path
 # (the services, imports with COPY, cascading deletions, a deleted user's leads) keeps
-# them, in the write's own transaction. For each lead version, its "members" are EVERYONE
-# (the zero UUID), its creator and its assignees, each once; a lead counts +1 for each of
-# them at its status while it exists.
+# them, in the write's own transaction. A lead version counts +1 at its status for each of
+# its (kind, subject) pairs, each once: ('all', zero UUID); ('member', its creator) and
+# ('member', each assignee); ('assignee', each assignee); ('tag', each tag).
 #
 # PostgreSQL: statement-level triggers with transition tables, so a bulk insert of 5,000
-# leads costs one grouped upsert, not 5,000. A change of assignments locks the leads
-# concerned (FOR SHARE) before reading their status: a concurrent status change then
-# either happens first (and is read) or waits, and sees the new assignment.
+# leads costs one grouped upsert, not 5,000. A change of assignments or tags locks the
+# leads concerned (FOR SHARE) before reading their status and creator: a concurrent
+# status change then either comes first (and is read) or waits, and sees the new link.
 # SQLite: row-level triggers (one writer at a time).
 
-PG_MEMBERS = """
+EVERYONE = "'00000000-0000-0000-0000-000000000000'::uuid"
+
+PG_PAIRS = f"""
     CROSS JOIN LATERAL (
-        SELECT '00000000-0000-0000-0000-000000000000'::uuid AS member
-        UNION SELECT c.created_by_id WHERE c.created_by_id IS NOT NULL
-        UNION SELECT a.user_id FROM leads_lead_assigned_to a WHERE a.lead_id = c.id
+        SELECT 'all' AS kind, {EVERYONE} AS subject
+        UNION SELECT 'member', c.created_by_id WHERE c.created_by_id IS NOT NULL
+        UNION SELECT 'member', a.user_id FROM leads_lead_assigned_to a WHERE a.lead_id = c.id
+        UNION SELECT 'assignee', a.user_id FROM leads_lead_assigned_to a WHERE a.lead_id = c.id
+        UNION SELECT 'tag', t.tag_id FROM leads_lead_tags t WHERE t.lead_id = c.id
     ) m
 """
 
-# Rows of `deltas` (org_id, member, status, d) added to the tallies, in key order (the
-# order rows are locked in, the same in every transaction).
+# Rows of `deltas` (org_id, kind, subject, status, d) added to the tallies, in key order
+# (the order their rows are locked in, the same in every transaction).
 PG_APPLY = """
-    INSERT INTO leads_leadtally (id, org_id, member, status, shard, n)
-    SELECT gen_random_uuid(), org_id, member, status, mod(pg_backend_pid(), 8), SUM(d)
-    FROM deltas GROUP BY org_id, member, status HAVING SUM(d) <> 0
-    ORDER BY org_id, member, status
-    ON CONFLICT (org_id, member, status, shard)
+    INSERT INTO leads_leadtally (id, org_id, kind, subject, status, shard, n)
+    SELECT gen_random_uuid(), org_id, kind, subject, status, mod(pg_backend_pid(), 8), SUM(d)
+    FROM deltas GROUP BY org_id, kind, subject, status HAVING SUM(d) <> 0
+    ORDER BY org_id, kind, subject, status
+    ON CONFLICT (org_id, kind, subject, status, shard)
     DO UPDATE SET n = leads_leadtally.n + EXCLUDED.n
 """
+
+PG_LEAD_DELTAS = f"deltas AS (SELECT c.org_id, m.kind, m.subject, c.status, c.d FROM c {PG_PAIRS})"
+
+
+def _pg_links(rows: str, d: int, pairs: str) -> str:
+    """Deltas of link rows (`rows`: new_rows or old_rows of a link table)."""
+    return f"""
+        WITH links AS (SELECT * FROM {rows}),
+        leads AS (
+            SELECT l.id, l.org_id, l.status, l.created_by_id FROM leads_lead l
+            WHERE l.id IN (SELECT lead_id FROM links) FOR SHARE
+        ),
+        deltas AS (
+            SELECT l.org_id, p.kind, p.subject, l.status, {d} AS d
+            FROM links k JOIN leads l ON l.id = k.lead_id CROSS JOIN LATERAL ({pairs}) p
+        )
+        {PG_APPLY};
+    """
+
+
+PG_ASSIGNEE_PAIRS = (
+    "SELECT 'assignee' AS kind, k.user_id AS subject UNION ALL "
+    "SELECT 'member', k.user_id WHERE l.created_by_id IS DISTINCT FROM k.user_id"
+)
+PG_TAG_PAIRS = "SELECT 'tag' AS kind, k.tag_id AS subject"
+
+
+def _pg_link_function(name: str, pairs: str) -> str:
+    return f"""
+CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN {_pg_links("new_rows", 1, pairs)}
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN {_pg_links("old_rows", -1, pairs)}
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+
+def _pg_triggers(table: str, function: str) -> str:
+    return f"""
+CREATE TRIGGER {table}_tally_insert AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+CREATE TRIGGER {table}_tally_update AFTER UPDATE ON {table}
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+CREATE TRIGGER {table}_tally_delete AFTER DELETE ON {table}
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+"""
+
 
 PG_FORWARDS = f"""
 CREATE FUNCTION leads_tally_leads() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         WITH c AS (SELECT id, org_id, created_by_id, status, 1 AS d FROM new_rows),
-        deltas AS (SELECT c.org_id, m.member, c.status, c.d FROM c {PG_MEMBERS})
+        {PG_LEAD_DELTAS}
         {PG_APPLY};
     ELSIF TG_OP = 'DELETE' THEN
         WITH c AS (SELECT id, org_id, created_by_id, status, -1 AS d FROM old_rows),
-        deltas AS (SELECT c.org_id, m.member, c.status, c.d FROM c {PG_MEMBERS})
+        {PG_LEAD_DELTAS}
         {PG_APPLY};
     ELSE
+        -- Only the leads whose status, creator or organization changed.
         WITH moved AS (
             SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id
             WHERE (o.status, o.created_by_id, o.org_id)
@@ -59,132 +115,119 @@ BEGIN
             SELECT n.id, n.org_id, n.created_by_id, n.status, 1
             FROM new_rows n WHERE n.id IN (SELECT id FROM moved)
         ),
-        deltas AS (SELECT c.org_id, m.member, c.status, c.d FROM c {PG_MEMBERS})
+        {PG_LEAD_DELTAS}
         {PG_APPLY};
     END IF;
     RETURN NULL;
 END $$;
-
-CREATE FUNCTION leads_tally_assignments() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        WITH links AS (SELECT lead_id, user_id FROM new_rows),
-        leads AS (
-            SELECT l.id, l.org_id, l.status, l.created_by_id FROM leads_lead l
-            WHERE l.id IN (SELECT lead_id FROM links) FOR SHARE
-        ),
-        deltas AS (
-            SELECT l.org_id, k.user_id AS member, l.status, 1 AS d
-            FROM links k JOIN leads l ON l.id = k.lead_id
-            WHERE l.created_by_id IS DISTINCT FROM k.user_id
-        )
-        {PG_APPLY};
-    END IF;
-    IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        WITH links AS (SELECT lead_id, user_id FROM old_rows),
-        leads AS (
-            SELECT l.id, l.org_id, l.status, l.created_by_id FROM leads_lead l
-            WHERE l.id IN (SELECT lead_id FROM links) FOR SHARE
-        ),
-        deltas AS (
-            SELECT l.org_id, k.user_id AS member, l.status, -1 AS d
-            FROM links k JOIN leads l ON l.id = k.lead_id
-            WHERE l.created_by_id IS DISTINCT FROM k.user_id
-        )
-        {PG_APPLY};
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE TRIGGER leads_tally_insert AFTER INSERT ON leads_lead
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION leads_tally_leads();
-CREATE TRIGGER leads_tally_update AFTER UPDATE ON leads_lead
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION leads_tally_leads();
-CREATE TRIGGER leads_tally_delete AFTER DELETE ON leads_lead
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION leads_tally_leads();
-CREATE TRIGGER leads_tally_assign AFTER INSERT ON leads_lead_assigned_to
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION leads_tally_assignments();
-CREATE TRIGGER leads_tally_reassign AFTER UPDATE ON leads_lead_assigned_to
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION leads_tally_assignments();
-CREATE TRIGGER leads_tally_unassign AFTER DELETE ON leads_lead_assigned_to
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION leads_tally_assignments();
+{_pg_link_function("leads_tally_assignments", PG_ASSIGNEE_PAIRS)}
+{_pg_link_function("leads_tally_tags", PG_TAG_PAIRS)}
+{_pg_triggers("leads_lead", "leads_tally_leads")}
+{_pg_triggers("leads_lead_assigned_to", "leads_tally_assignments")}
+{_pg_triggers("leads_lead_tags", "leads_tally_tags")}
 """
 
-PG_BACKWARDS = """
-DROP TRIGGER IF EXISTS leads_tally_insert ON leads_lead;
-DROP TRIGGER IF EXISTS leads_tally_update ON leads_lead;
-DROP TRIGGER IF EXISTS leads_tally_delete ON leads_lead;
-DROP TRIGGER IF EXISTS leads_tally_assign ON leads_lead_assigned_to;
-DROP TRIGGER IF EXISTS leads_tally_reassign ON leads_lead_assigned_to;
-DROP TRIGGER IF EXISTS leads_tally_unassign ON leads_lead_assigned_to;
-DROP FUNCTION IF EXISTS leads_tally_leads();
-DROP FUNCTION IF EXISTS leads_tally_assignments();
-"""
+TRIGGERS = [
+    f"{table}_tally_{event}"
+    for table in ("leads_lead", "leads_lead_assigned_to", "leads_lead_tags")
+    for event in ("insert", "update", "delete")
+]
+
+PG_BACKWARDS = "".join(
+    f"DROP TRIGGER IF EXISTS {name} ON {name.rsplit('_tally_', 1)[0]};" for name in TRIGGERS
+) + (
+    "DROP FUNCTION IF EXISTS leads_tally_leads();"
+    "DROP FUNCTION IF EXISTS leads_tally_assignments();"
+    "DROP FUNCTION IF EXISTS leads_tally_tags();"
+)
 
 SQLITE_EVERYONE = "'00000000000000000000000000000000'"
+SQLITE_UPSERT = (
+    "ON CONFLICT (org_id, kind, subject, status, shard) DO UPDATE SET n = n + excluded.n;"
+)
 
 
 def _sqlite_lead(row: str, d: int) -> str:
-    """Adds d for each member of the lead version `row` (NEW or OLD)."""
+    """Adds d for each (kind, subject) of the lead version `row` (NEW or OLD)."""
     return f"""
-    INSERT INTO leads_leadtally (id, org_id, member, status, shard, n)
-    SELECT lower(hex(randomblob(16))), {row}.org_id, m.member, {row}.status, 0, {d} FROM (
-        SELECT {SQLITE_EVERYONE} AS member
-        UNION SELECT {row}.created_by_id WHERE {row}.created_by_id IS NOT NULL
-        UNION SELECT a.user_id FROM leads_lead_assigned_to a WHERE a.lead_id = {row}.id
+    INSERT INTO leads_leadtally (id, org_id, kind, subject, status, shard, n)
+    SELECT lower(hex(randomblob(16))), {row}.org_id, m.kind, m.subject, {row}.status, 0, {d}
+    FROM (
+        SELECT 'all' AS kind, {SQLITE_EVERYONE} AS subject
+        UNION SELECT 'member', {row}.created_by_id WHERE {row}.created_by_id IS NOT NULL
+        UNION SELECT 'member', a.user_id FROM leads_lead_assigned_to a WHERE a.lead_id = {row}.id
+        UNION SELECT 'assignee', a.user_id FROM leads_lead_assigned_to a
+            WHERE a.lead_id = {row}.id
+        UNION SELECT 'tag', t.tag_id FROM leads_lead_tags t WHERE t.lead_id = {row}.id
     ) m WHERE true
-    ON CONFLICT (org_id, member, status, shard) DO UPDATE SET n = n + excluded.n;
+    {SQLITE_UPSERT}
     """
 
 
-def _sqlite_link(row: str, d: int) -> str:
+def _sqlite_assignment(row: str, d: int) -> str:
     return f"""
-    INSERT INTO leads_leadtally (id, org_id, member, status, shard, n)
-    SELECT lower(hex(randomblob(16))), l.org_id, {row}.user_id, l.status, 0, {d}
-    FROM leads_lead l WHERE l.id = {row}.lead_id AND l.created_by_id IS NOT {row}.user_id
-    ON CONFLICT (org_id, member, status, shard) DO UPDATE SET n = n + excluded.n;
+    INSERT INTO leads_leadtally (id, org_id, kind, subject, status, shard, n)
+    SELECT lower(hex(randomblob(16))), l.org_id, p.kind, {row}.user_id, l.status, 0, {d}
+    FROM leads_lead l JOIN (
+        SELECT 'assignee' AS kind, 1 AS always UNION ALL SELECT 'member', 0
+    ) p ON p.always = 1 OR l.created_by_id IS NOT {row}.user_id
+    WHERE l.id = {row}.lead_id
+    {SQLITE_UPSERT}
     """
+
+
+def _sqlite_tag(row: str, d: int) -> str:
+    return f"""
+    INSERT INTO leads_leadtally (id, org_id, kind, subject, status, shard, n)
+    SELECT lower(hex(randomblob(16))), l.org_id, 'tag', {row}.tag_id, l.status, 0, {d}
+    FROM leads_lead l WHERE l.id = {row}.lead_id
+    {SQLITE_UPSERT}
+    """
+
+
+def _sqlite_triggers(table: str, body) -> list[str]:
+    return [
+        f"CREATE TRIGGER {table}_tally_insert AFTER INSERT ON {table} BEGIN {body('NEW', 1)} END",
+        f"CREATE TRIGGER {table}_tally_delete AFTER DELETE ON {table} BEGIN {body('OLD', -1)} END",
+        f"CREATE TRIGGER {table}_tally_update AFTER UPDATE ON {table} "
+        f"BEGIN {body('OLD', -1)} {body('NEW', 1)} END",
+    ]
 
 
 SQLITE_FORWARDS = [
-    f"CREATE TRIGGER leads_tally_insert AFTER INSERT ON leads_lead BEGIN {_sqlite_lead('NEW', 1)} END",
-    f"CREATE TRIGGER leads_tally_delete AFTER DELETE ON leads_lead BEGIN {_sqlite_lead('OLD', -1)} END",
-    "CREATE TRIGGER leads_tally_update AFTER UPDATE OF status, created_by_id, org_id ON leads_lead "
+    *_sqlite_triggers("leads_lead", _sqlite_lead),
+    *_sqlite_triggers("leads_lead_assigned_to", _sqlite_assignment),
+    *_sqlite_triggers("leads_lead_tags", _sqlite_tag),
+]
+# A lead's update counts only when its status, creator or organization changes.
+SQLITE_FORWARDS[2] = SQLITE_FORWARDS[2].replace(
+    "AFTER UPDATE ON leads_lead ",
+    "AFTER UPDATE OF status, created_by_id, org_id ON leads_lead "
     "WHEN OLD.status IS NOT NEW.status OR OLD.created_by_id IS NOT NEW.created_by_id "
-    f"OR OLD.org_id IS NOT NEW.org_id BEGIN {_sqlite_lead('OLD', -1)} {_sqlite_lead('NEW', 1)} END",
-    f"CREATE TRIGGER leads_tally_assign AFTER INSERT ON leads_lead_assigned_to BEGIN {_sqlite_link('NEW', 1)} END",
-    f"CREATE TRIGGER leads_tally_unassign AFTER DELETE ON leads_lead_assigned_to BEGIN {_sqlite_link('OLD', -1)} END",
-    "CREATE TRIGGER leads_tally_reassign AFTER UPDATE ON leads_lead_assigned_to "
-    f"BEGIN {_sqlite_link('OLD', -1)} {_sqlite_link('NEW', 1)} END",
-]
-SQLITE_TRIGGERS = [
-    "leads_tally_insert",
-    "leads_tally_delete",
-    "leads_tally_update",
-    "leads_tally_assign",
-    "leads_tally_unassign",
-    "leads_tally_reassign",
-]
+    "OR OLD.org_id IS NOT NEW.org_id ",
+)
 
 # The tallies of the leads already there, counted once (the triggers exist from here on:
 # in the same transaction, with the tables locked by CREATE TRIGGER, no write slips in
 # between).
 BACKFILL = """
-INSERT INTO leads_leadtally (id, org_id, member, status, shard, n)
-SELECT {new_id}, org_id, member, status, 0, COUNT(*) FROM (
-    SELECT l.org_id, {everyone} AS member, l.status FROM leads_lead l
+INSERT INTO leads_leadtally (id, org_id, kind, subject, status, shard, n)
+SELECT {new_id}, org_id, kind, subject, status, 0, COUNT(*) FROM (
+    SELECT l.org_id, 'all' AS kind, {everyone} AS subject, l.status FROM leads_lead l
     UNION ALL
-    SELECT l.org_id, l.created_by_id, l.status FROM leads_lead l
+    SELECT l.org_id, 'member', l.created_by_id, l.status FROM leads_lead l
     WHERE l.created_by_id IS NOT NULL
     UNION ALL
-    SELECT l.org_id, a.user_id, l.status
+    SELECT l.org_id, 'member', a.user_id, l.status
     FROM leads_lead_assigned_to a JOIN leads_lead l ON l.id = a.lead_id
     WHERE l.created_by_id IS NULL OR l.created_by_id <> a.user_id
-) counted GROUP BY org_id, member, status
+    UNION ALL
+    SELECT l.org_id, 'assignee', a.user_id, l.status
+    FROM leads_lead_assigned_to a JOIN leads_lead l ON l.id = a.lead_id
+    UNION ALL
+    SELECT l.org_id, 'tag', t.tag_id, l.status
+    FROM leads_lead_tags t JOIN leads_lead l ON l.id = t.lead_id
+) counted GROUP BY org_id, kind, subject, status
 """
 
 
@@ -194,10 +237,7 @@ def forwards(apps, schema_editor):
         schema_editor.execute("SET LOCAL statement_timeout = 0")
         schema_editor.execute(PG_FORWARDS)
         schema_editor.execute(
-            BACKFILL.format(
-                new_id="gen_random_uuid()",
-                everyone="'00000000-0000-0000-0000-000000000000'::uuid",
-            )
+            BACKFILL.format(new_id="gen_random_uuid()", everyone=EVERYONE)
         )
     elif vendor == "sqlite":
         for statement in SQLITE_FORWARDS:
@@ -214,7 +254,7 @@ def backwards(apps, schema_editor):
     if vendor == "postgresql":
         schema_editor.execute(PG_BACKWARDS)
     elif vendor == "sqlite":
-        for name in SQLITE_TRIGGERS:
+        for name in TRIGGERS:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
@@ -230,14 +270,15 @@ class Migration(migrations.Migration):
             name='LeadTally',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('member', models.UUIDField()),
+                ('kind', models.CharField(choices=[('all', 'All'), ('member', 'Member'), ('assignee', 'Assignee'), ('tag', 'Tag')], max_length=8)),
+                ('subject', models.UUIDField()),
                 ('status', models.CharField(max_length=16)),
                 ('shard', models.SmallIntegerField(default=0)),
                 ('n', models.BigIntegerField(default=0)),
                 ('org', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='common.organization')),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('org', 'member', 'status', 'shard'), name='lead_tally_key')],
+                'constraints': [models.UniqueConstraint(fields=('org', 'kind', 'subject', 'status', 'shard'), name='lead_tally_key')],
             },
         ),
         migrations.RunPython(forwards, backwards),

@@ -12,33 +12,36 @@ from rest_framework.test import APIClient
 
 from leads.models import Lead, LeadTally
 from tests.capture.factories import ApiKeyFactory
-from tests.factories import LeadFactory, MembershipFactory, UserFactory
+from tests.factories import LeadFactory, MembershipFactory, TagFactory, UserFactory
 from tests.imports.conftest import csv_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
 
 def real_counts(org) -> Counter:
-    """(member, status) -> leads, counted from the leads: EVERYONE for the organization,
-    and each member for the leads they created or are assigned to (once)."""
+    """(kind, subject, status) -> leads, counted from the leads: the organization's; each
+    member's (created by or assigned to them, once); each assignee's; each tag's."""
     counts: Counter = Counter()
-    for lead in Lead.objects.for_org(org).prefetch_related("assigned_to"):
-        members = {LeadTally.EVERYONE, *(user.pk for user in lead.assigned_to.all())}
-        if lead.created_by_id:
-            members.add(lead.created_by_id)
-        for member in members:
-            counts[(member, lead.status)] += 1
+    for lead in Lead.objects.for_org(org).prefetch_related("assigned_to", "tags"):
+        assignees = {user.pk for user in lead.assigned_to.all()}
+        members = assignees | ({lead.created_by_id} if lead.created_by_id else set())
+        pairs = [("all", LeadTally.EVERYONE)]
+        pairs += [("member", member) for member in members]
+        pairs += [("assignee", user) for user in assignees]
+        pairs += [("tag", tag.pk) for tag in lead.tags.all()]
+        for kind, subject in pairs:
+            counts[(kind, subject, lead.status)] += 1
     return counts
 
 
 def kept_counts(org) -> Counter:
     rows = (
         LeadTally.objects.for_org(org)
-        .values_list("member", "status")
+        .values_list("kind", "subject", "status")
         .annotate(total=Sum("n"))
-        .values_list("member", "status", "total")
+        .values_list("kind", "subject", "status", "total")
     )
-    return Counter({(member, status): total for member, status, total in rows if total})
+    return Counter({(kind, subject, status): n for kind, subject, status, n in rows if n})
 
 
 def assert_tallies_match(org):
@@ -53,7 +56,12 @@ def member(org):
 def test_api_create_patch_and_delete(admin_client, admin_membership, member, org):
     created = admin_client.post(
         "/api/leads/",
-        {"first_name": "A", "last_name": "B", "assigned_to": [str(member.user_id)]},
+        {
+            "first_name": "A",
+            "last_name": "B",
+            "assigned_to": [str(member.user_id)],
+            "tags": ["vip", "new"],
+        },
         format="json",
     ).json()
     assert_tallies_match(org)
@@ -65,7 +73,9 @@ def test_api_create_patch_and_delete(admin_client, admin_membership, member, org
     assert admin_client.patch(url, {"assigned_to": assignees}, format="json").status_code == 200
     assert_tallies_match(org)
     response = admin_client.patch(
-        url, {"assigned_to": [], "status": "in process", "city": "Oslo"}, format="json"
+        url,
+        {"assigned_to": [], "tags": ["vip"], "status": "in process", "city": "Oslo"},
+        format="json",
     )
     assert response.status_code == 200
     assert_tallies_match(org)
@@ -94,7 +104,7 @@ def test_api_conversion_and_auto_convert(admin_client, member, org):
     )
     assert response.status_code == 201, response.json()
     assert_tallies_match(org)
-    assert kept_counts(org)[(LeadTally.EVERYONE, "converted")] == 2
+    assert kept_counts(org)[("all", LeadTally.EVERYONE, "converted")] == 2
 
 
 def test_imports_of_new_and_updated_leads(admin_client, member, org):
@@ -125,7 +135,7 @@ def test_capture(org):
     )
     assert response.status_code == 201, response.json()
     assert_tallies_match(org)
-    assert kept_counts(org)[(member.user_id, "assigned")] == 1
+    assert kept_counts(org)[("assignee", member.user_id, "assigned")] == 1
 
 
 def test_orm_writes_links_and_a_users_deletion(org, other_org):
@@ -134,6 +144,11 @@ def test_orm_writes_links_and_a_users_deletion(org, other_org):
     LeadFactory(org=other_org, created_by=creator)
     leads[0].assigned_to.add(assignee, creator)
     leads[1].assigned_to.add(assignee)
+    vip, cold = TagFactory(org=org), TagFactory(org=org)
+    leads[0].tags.add(vip, cold)
+    leads[2].tags.add(vip)
+    assert_tallies_match(org)
+    leads[0].tags.remove(cold)
     assert_tallies_match(org)
     Lead.objects.for_org(org).filter(pk=leads[1].pk).update(status="recycled")
     leads[0].assigned_to.remove(creator)
