@@ -261,3 +261,15 @@ def test_user_member_counts_each_visible_lead_once(user_client, org, user_member
     body = user_client.get("/api/leads/").json()
     counts = (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"])
     assert counts == (5, 1, True)
+
+
+def test_user_member_sees_assigned_leads_without_a_creator(user_client, org, user_membership):
+    # A lead whose creator was deleted (created_by NULL) stays visible to its assignees.
+    lead = LeadFactory(org=org, created_by=None)
+    lead.assigned_to.add(user_membership.user)
+    LeadFactory(org=org, created_by=None)  # not theirs
+    body = user_client.get("/api/leads/").json()
+    assert [item["id"] for item in body["open_leads"]] == [str(lead.pk)]
+    assert user_client.get(f"/api/leads/{lead.pk}/").status_code == 200
+    body = user_client.get("/api/leads/?city=").json()
+    assert body["open_leads_count"] == 1
