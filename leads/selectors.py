@@ -20,7 +20,7 @@ from django.db.models.functions import Cast, Coalesce
 from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
 from common.models import Membership, Organization, Tag, Team, User, active_member
-from leads.choices import LeadSource, LeadStatus
+from leads.choices import OPEN_STATUSES, LeadSource, LeadStatus
 from leads.listing import Cursor, after, capped_counts, ordered, position_of, union_all
 from leads.models import Attachment, Comment, Lead, LeadTally, TallyKind
 
@@ -121,24 +121,21 @@ def lead_list(
     `filters` are the list filters (name: value) that narrowed `filtered`: when a tally
     answers them (see `tallied_counts`), the totals are exact at any size; otherwise they
     are counted, exact up to COUNT_EXACT_LIMIT."""
-    is_closed = Q(status=LeadStatus.CLOSED)
+    # The open list by its statuses (not "neither closed nor converted"): the trigram
+    # indexes of open leads are partial on that list.
+    is_open, is_closed = Q(status__in=OPEN_STATUSES), Q(status=LeadStatus.CLOSED)
     tallied = tallied_counts(membership=membership, filters=filters or {})
     if tallied is not None:
         open_count, closed_count = tallied
         open_exact = closed_exact = True
     else:
-        parts = [
-            part.exclude(status=LeadStatus.CONVERTED)
-            for part in visible_parts(membership=membership, queryset=filtered)
-        ]
+        parts = visible_parts(membership=membership, queryset=filtered)
         (open_count, open_exact), (closed_count, closed_exact) = capped_counts(
-            [part.exclude(is_closed) for part in parts],
+            [part.filter(is_open) for part in parts],
             [part.filter(is_closed) for part in parts],
         )
-    active = leads_visible_to(membership=membership, queryset=filtered).exclude(
-        status=LeadStatus.CONVERTED
-    )
-    open_all, closed_all = active.exclude(is_closed), active.filter(is_closed)
+    visible = leads_visible_to(membership=membership, queryset=filtered)
+    open_all, closed_all = visible.filter(is_open), visible.filter(is_closed)
 
     def page(queryset, position, started):
         if not limit or not started:

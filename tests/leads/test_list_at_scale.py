@@ -273,3 +273,21 @@ def test_user_member_sees_assigned_leads_without_a_creator(user_client, org, use
     assert user_client.get(f"/api/leads/{lead.pk}/").status_code == 200
     body = user_client.get("/api/leads/?city=").json()
     assert body["open_leads_count"] == 1
+
+
+def test_partial_trigram_indexes_name_the_lists_statuses():
+    # PostgreSQL uses a partial index only when the query implies its predicate: the
+    # migration's open list must be the list's (OPEN_STATUSES), every status but closed
+    # and converted.
+    import importlib
+
+    from leads.choices import OPEN_STATUSES, LeadStatus
+
+    migration = importlib.import_module(
+        "leads.migrations.0005_trigram_indexes_by_organization_and_list"
+    )
+    named = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+    assert f"status IN ({named})" == migration.OPEN
+    assert f"status = '{LeadStatus.CLOSED}'" == migration.CLOSED
+    others = set(LeadStatus.values) - {LeadStatus.CLOSED, LeadStatus.CONVERTED}
+    assert set(OPEN_STATUSES) == others
