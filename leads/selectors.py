@@ -154,7 +154,7 @@ def lead_list(
     rows = list(Lead.objects.raw(*both)) if both else []
     open_leads = [lead for lead in rows if lead.status != LeadStatus.CLOSED]
     closed_leads = [lead for lead in rows if lead.status == LeadStatus.CLOSED]
-    _prefetch_links(rows)
+    _attach_links(rows)
     catalogues = _catalogues(membership=membership)
     return LeadListPage(
         open_leads=open_leads,
@@ -171,10 +171,12 @@ def lead_list(
     )
 
 
-def _prefetch_links(leads: list[Lead]) -> None:
-    """The assignees and tags of `leads` in one query (a prefetch per relation would be
-    two), left where Django's prefetch leaves them (`lead.assigned_to.all()` reads no
-    more)."""
+def _attach_links(leads: list[Lead]) -> None:
+    """The assignees' ids and tags' names of `leads`, in one query (a prefetch per
+    relation would be two, and build a related queryset per lead), as
+    `lead.listed_assignee_ids` and `lead.listed_tag_names` (tags by name)."""
+    for lead in leads:
+        lead.listed_assignee_ids, lead.listed_tag_names = [], []
     if not leads:
         return
     ids = [lead.pk for lead in leads]
@@ -196,29 +198,20 @@ def _prefetch_links(leads: list[Lead]) -> None:
         .values_list("link_lead", "link_kind", "link_id", "link_name")
         .order_by("tag__name")
     )
-    found: dict = {(str(lead.pk), kind): [] for lead in leads for kind in "at"}
+    by_id = {lead.pk: lead for lead in leads}
     with connection.cursor() as cursor:
         cursor.execute(*union_all([assignees, tags]))
         for lead_id, kind, pk, name in cursor.fetchall():
-            found[(_uuid(lead_id), kind)].append(
-                User(pk=_uuid_value(pk)) if kind == "a" else Tag(pk=_uuid_value(pk), name=name)
-            )
-    for lead in leads:
-        cache = lead.__dict__.setdefault("_prefetched_objects_cache", {})
-        for name, kind in (("assigned_to", "a"), ("tags", "t")):
-            related = getattr(lead, name).get_queryset()
-            related._result_cache = found[(str(lead.pk), kind)]
-            related._prefetch_done = True
-            cache[name] = related
+            lead = by_id[_uuid_value(lead_id)]
+            if kind == "a":
+                lead.listed_assignee_ids.append(_uuid_value(pk))
+            else:
+                lead.listed_tag_names.append(name)
 
 
 def _uuid_value(value) -> uuid.UUID:
     # PostgreSQL answers UUIDs, SQLite their 32 hex digits.
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
-
-
-def _uuid(value) -> str:
-    return str(_uuid_value(value))
 
 
 def _catalogues(*, membership: Membership) -> dict:

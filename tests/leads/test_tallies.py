@@ -3,10 +3,14 @@ the API's create, PATCH (status, assignees), delete and conversion, imports (new
 updated leads), capture, plain ORM writes (factories, link tables), a user's deletion, and
 a rolled-back write. The unfiltered lists answer them as their counts."""
 
+import contextlib
+import random
+import threading
+import time
 from collections import Counter
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
@@ -188,3 +192,49 @@ def test_unfiltered_lists_answer_the_tallies(admin_client, user_client, user_mem
         1,
         True,
     )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writes_keep_the_tallies(org):
+    """Writers that change the same leads' statuses, assignees and tags at once (each
+    holding its transaction open a little): the tallies still equal the real counts."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent PostgreSQL transactions")
+    users = [MembershipFactory(org=org).user for _ in range(3)]
+    tags = [TagFactory(org=org) for _ in range(2)]
+    leads = [LeadFactory(org=org, created_by=users[n % 3]) for n in range(4)]
+    Assignee, Tagged = Lead.assigned_to.through, Lead.tags.through
+    barrier = threading.Barrier(4, timeout=20)
+
+    def write(seed):
+        rng = random.Random(seed)
+        try:
+            for _ in range(12):
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait()
+                lead, user, tag = rng.choice(leads), rng.choice(users), rng.choice(tags)
+                # A deadlock or a duplicate link ends one transaction: it rolls back whole.
+                with contextlib.suppress(DatabaseError), transaction.atomic():
+                    operation = rng.choice(["status", "assign", "unassign", "tag", "untag"])
+                    if operation == "status":
+                        status = rng.choice(["assigned", "in process", "closed", "recycled"])
+                        Lead.objects.for_org(org).filter(pk=lead.pk).update(status=status)
+                    elif operation == "assign":
+                        Assignee.objects.create(lead_id=lead.pk, user_id=user.pk)
+                    elif operation == "unassign":
+                        Assignee.objects.filter(lead_id=lead.pk, user_id=user.pk).delete()
+                    elif operation == "tag":
+                        Tagged.objects.create(lead_id=lead.pk, tag_id=tag.pk)
+                    else:
+                        Tagged.objects.filter(lead_id=lead.pk, tag_id=tag.pk).delete()
+                    time.sleep(rng.random() / 50)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert_tallies_match(org)
