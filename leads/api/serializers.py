@@ -413,7 +413,8 @@ class LeadListResponseSerializer(serializers.Serializer):
     )
     counts_exact = serializers.BooleanField(
         help_text="False when a count stopped at 10,000: that count then means "
-        '"more than 10,000" (a lower bound), not the total.'
+        '"more than 10,000" (a lower bound), not the total. Always true without a filter, '
+        "by status, and (ADMIN) by one assignee or one tag."
     )
     next_cursor = serializers.CharField(
         allow_null=True,
