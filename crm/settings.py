@@ -472,6 +472,18 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_STATEMENT_
     _options["options"] = (
         f"{_options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
     ).strip()
+# Parallel workers PostgreSQL may start for one statement of this application (its
+# max_parallel_workers_per_gather; empty: the server's setting). The application's
+# statements read a page, a capped count or a batch: starting workers costs more than they
+# save (a page of a 100k organization: 1 ms of work behind 8 ms of worker start-up), and
+# they take cores that concurrent requests need.
+DATABASE_PARALLEL_WORKERS = env_str("DATABASE_PARALLEL_WORKERS", "0")
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_PARALLEL_WORKERS:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (
+        f"{_options.get('options', '')} "
+        f"-c max_parallel_workers_per_gather={int(DATABASE_PARALLEL_WORKERS)}"
+    ).strip()
 
 # --- Change log ---------------------------------------------------------------------------
 # Every response carries an X-Request-ID (the caller's when sane), recorded with each change.

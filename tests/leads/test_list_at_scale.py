@@ -233,6 +233,18 @@ def test_every_connection_carries_the_statement_timeout(settings):
     assert int(value) == settings.DATABASE_STATEMENT_TIMEOUT_MS > 0
 
 
+@pytest.mark.postgres
+def test_connections_start_no_parallel_workers_by_default(settings):
+    """A page or a capped count is a few milliseconds of work: starting parallel workers
+    for it cost more than it saved (DATABASE_PARALLEL_WORKERS)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        (value,) = cursor.fetchone()
+    assert value == settings.DATABASE_PARALLEL_WORKERS == "0"
+
+
 def test_user_member_counts_each_visible_lead_once(user_client, org, user_membership, monkeypatch):
     # Their counts add the leads they created and the leads assigned to them that they did
     # not create: a lead that is both counts once, the cap applies to the sum, and filters
