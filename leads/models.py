@@ -69,7 +69,9 @@ class Lead(OrgOwnedModel, Address):
                 name="lead_org_amount_idx",
             ),
             models.Index(fields=["org", "email_normalized"], name="lead_org_email_idx"),
-            models.Index(fields=["org", "source"], name="lead_org_source_idx"),
+            # The distinct sources (a loose scan, leads.selectors), and the leads of some
+            # sources by status from the index alone (leads.filters: the source filter).
+            models.Index(fields=["org", "source", "status"], name="lead_org_source_status_idx"),
             models.Index(fields=["org", "city"], name="lead_org_city_idx"),
             # A USER member's own leads by status: their list's counts read this index only.
             models.Index(fields=["org", "created_by", "status"], name="lead_org_creator_idx"),

@@ -179,7 +179,7 @@ BASE_QUERIES = 5
 LIST_VARIANTS = {
     "": 0,
     "?status=closed": 0,
-    "?source=web&status=assigned": 0,
+    "?source=web&status=assigned": 1,  # the organization's sources that match, read first
     "?name=ann": 0,
     "?city=oslo": 0,
     "?email=example": 0,
@@ -303,3 +303,34 @@ def test_partial_trigram_indexes_name_the_lists_statuses():
     assert f"status = '{LeadStatus.CLOSED}'" == migration.CLOSED
     others = set(LeadStatus.values) - {LeadStatus.CLOSED, LeadStatus.CONVERTED}
     assert set(OPEN_STATUSES) == others
+
+
+@pytest.mark.parametrize("tested_at_most", [500, 1], ids=["by-distinct-source", "lead-by-lead"])
+def test_source_filter_matches_part_of_the_source_in_any_case(
+    admin_client, org, other_org, monkeypatch, tested_at_most
+):
+    # Tested on the organization's distinct sources, or on every lead beyond a bound: the
+    # same answer either way, `%` and `_` taken literally.
+    from leads import selectors
+
+    monkeypatch.setattr(selectors, "SOURCES_TESTED_AT_MOST", tested_at_most)
+    web = LeadFactory(org=org, source="Website Form")
+    LeadFactory(org=org, source="Web 100% organic", status="closed")
+    LeadFactory(org=org, source="Cold Call")
+    LeadFactory(org=org, source="Web_shop")
+    LeadFactory(org=other_org, source="Website Form")
+
+    def found(part):
+        body = admin_client.get("/api/leads/", {"source": part}).json()
+        leads = body["open_leads"] + body["closed_leads"]
+        assert body["open_leads_count"] + body["closed_leads_count"] == len(leads)
+        return sorted(lead["source"] for lead in leads)
+
+    assert found("WEBSITE") == ["Website Form"]
+    assert found("web") == ["Web 100% organic", "Web_shop", "Website Form"]
+    assert found("100%") == ["Web 100% organic"]
+    assert found("b_s") == ["Web_shop"]
+    assert found("%") == ["Web 100% organic"]
+    assert found("nothing") == []
+    body = admin_client.get("/api/leads/", {"source": "form", "status": "assigned"}).json()
+    assert [lead["id"] for lead in body["open_leads"]] == [str(web.pk)]
