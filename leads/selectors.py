@@ -14,7 +14,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
@@ -270,8 +270,13 @@ def tallied_counts(*, membership: Membership, filters: dict) -> tuple[int, int] 
     elif list(narrowing) == ["assigned_to"]:
         tallies = tallies.filter(kind=TallyKind.ASSIGNEE, subject=narrowing["assigned_to"])
     elif list(narrowing) == ["tags"] and "," not in narrowing["tags"]:
-        # Tag names are unique in an organization whatever their case: at most one id.
-        tag = Tag.objects.for_org(membership.org_id).filter(name__iexact=narrowing["tags"].strip())
+        # Tag names are unique in an organization whatever their case: at most one id,
+        # matched as the filter matches it (leads.filters.LeadFilterSet.filter_tags).
+        tag = (
+            Tag.objects.for_org(membership.org_id)
+            .annotate(lname=Lower("name"))
+            .filter(lname=narrowing["tags"].strip().lower())
+        )
         tallies = tallies.filter(kind=TallyKind.TAG, subject__in=tag.values("pk"))
     else:
         return None

@@ -238,3 +238,16 @@ def test_concurrent_writes_keep_the_tallies(org):
     for thread in threads:
         thread.join(timeout=60)
     assert_tallies_match(org)
+
+
+def test_a_tag_filter_in_another_case_reads_the_same_tally(admin_client, org):
+    vip = TagFactory(org=org, name="VIP")
+    LeadFactory(org=org).tags.add(vip)
+    LeadFactory(org=org, status="closed").tags.add(vip)
+    LeadFactory(org=org)
+    for name in ("vip", "VIP", " Vip "):
+        body = admin_client.get("/api/leads/", {"tags": name}).json()
+        counts = (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"])
+        assert counts == (1, 1, True), name
+    body = admin_client.get("/api/leads/", {"tags": "nope"}).json()
+    assert (body["open_leads_count"], body["closed_leads_count"]) == (0, 0)
