@@ -154,7 +154,7 @@ DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "US")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "common.api.authentication.MemberJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON only: the few operations where a file travels add multipart themselves, so
@@ -481,6 +481,18 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     }
     _options["options"] = " ".join(
         [_options.get("options", ""), *(f"-c {name}={ms}" for name, ms in _limits.items() if ms)]
+    ).strip()
+# Parallel workers PostgreSQL may start for one statement of this application (its
+# max_parallel_workers_per_gather; empty: the server's setting). The application's
+# statements read a page, a capped count or a batch: starting workers costs more than they
+# save (a page of a 100k organization: 1 ms of work behind 8 ms of worker start-up), and
+# they take cores that concurrent requests need.
+DATABASE_PARALLEL_WORKERS = env_str("DATABASE_PARALLEL_WORKERS", "0")
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_PARALLEL_WORKERS:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (
+        f"{_options.get('options', '')} "
+        f"-c max_parallel_workers_per_gather={int(DATABASE_PARALLEL_WORKERS)}"
     ).strip()
 
 # --- Change log ---------------------------------------------------------------------------

@@ -9,6 +9,12 @@ class LeadStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+#: The statuses of the open list (all but closed and converted), spelled as a list so that
+#: the list's query names them: the trigram indexes of open leads are partial on exactly
+#: this list (leads/migrations/0007_trigram_indexes_by_organization_and_list.py).
+OPEN_STATUSES = [LeadStatus.ASSIGNED, LeadStatus.IN_PROCESS, LeadStatus.RECYCLED]
+
+
 class LeadSource(models.TextChoices):
     """Common sources. Any other source string is accepted too."""
 

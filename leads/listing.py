@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import BooleanField, F, Func, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -179,14 +181,60 @@ def capped_count(*parts: QuerySet) -> tuple[int, bool]:
     """(count, exact) of the union of disjoint querysets, in one query: exact up to
     COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT, False), meaning "more than that many".
     Reads at most COUNT_EXACT_LIMIT + 1 rows, taking the parts in turn (UNION ALL)."""
-    if len(parts) == 1:
-        combined = parts[0].order_by()
-    else:
-        # A constant, not the id: a part answered by an index without the id (a USER
-        # member's own leads by status) is then counted from the index alone.
-        first, *others = [part.order_by().annotate(one=Value(1)).values("one") for part in parts]
-        combined = first.union(*others, all=True)
-    counted = combined[: COUNT_EXACT_LIMIT + 1].count()
-    if counted > COUNT_EXACT_LIMIT:
-        return COUNT_EXACT_LIMIT, False
-    return counted, True
+    return capped_counts(parts)[0]
+
+
+def _capped(parts) -> QuerySet:
+    # A constant, not the id: a part answered by an index without the id (a USER member's
+    # own leads by status) is then counted from the index alone.
+    first, *others = [part.order_by().annotate(one=Value(1)).values("one") for part in parts]
+    combined = first.union(*others, all=True) if others else first
+    return combined[: COUNT_EXACT_LIMIT + 1]
+
+
+def capped_counts(*groups) -> list[tuple[int, bool]]:
+    """`capped_count` of each group of disjoint querysets, all in one query (one scalar
+    subquery each)."""
+    counts, params = [], []
+    for n, parts in enumerate(groups):
+        try:
+            sql, part_params = compiled(_capped(parts))
+        except EmptyResultSet:  # a filter that cannot match (`pk__in=[]`)
+            counts.append("0")
+            continue
+        counts.append(f"(SELECT COUNT(*) FROM ({sql}) capped_{n})")  # noqa: S608 - compiled SQL
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(counts)}", params)
+        row = cursor.fetchone()
+    return [
+        (COUNT_EXACT_LIMIT, False) if counted > COUNT_EXACT_LIMIT else (counted, True)
+        for counted in row
+    ]
+
+
+def compiled(queryset: QuerySet) -> tuple[str, tuple]:
+    """The SQL and parameters of a queryset, for a statement that combines several.
+    Organization-owned querysets must be scoped, as when they run themselves."""
+    require_scope = getattr(queryset, "_require_scope", None)
+    if require_scope is not None:
+        require_scope()
+    return queryset.query.sql_with_params()
+
+
+def union_all(parts: list) -> tuple[str, list] | None:
+    """One statement that returns the rows of each part (a queryset, which may be ordered
+    and sliced, or an (sql, params) pair), one after the other:
+    `SELECT * FROM (q1) UNION ALL SELECT * FROM (q2)...`. Each part is a subquery of its
+    own, so its ORDER BY and LIMIT hold on PostgreSQL and SQLite alike, and its rows come
+    out in its order. The parts select the same number of columns, of matching types.
+    A part that cannot match (`pk__in=[]`) is left out; None when none is left."""
+    sql, params = [], []
+    for n, part in enumerate(parts):
+        try:
+            part_sql, part_params = part if isinstance(part, tuple) else compiled(part)
+        except EmptyResultSet:
+            continue
+        sql.append(f"SELECT * FROM ({part_sql}) part_{n}")  # noqa: S608 - compiled SQL
+        params.extend(part_params)
+    return (" UNION ALL ".join(sql), params) if sql else None

@@ -69,7 +69,9 @@ class Lead(OrgOwnedModel, Address):
                 name="lead_org_amount_idx",
             ),
             models.Index(fields=["org", "email_normalized"], name="lead_org_email_idx"),
-            models.Index(fields=["org", "source"], name="lead_org_source_idx"),
+            # The distinct sources (a loose scan, leads.selectors), and the leads of some
+            # sources by status from the index alone (leads.filters: the source filter).
+            models.Index(fields=["org", "source", "status"], name="lead_org_source_status_idx"),
             models.Index(fields=["org", "city"], name="lead_org_city_idx"),
             # A USER member's own leads by status: their list's counts read this index only.
             models.Index(fields=["org", "created_by", "status"], name="lead_org_creator_idx"),
@@ -153,3 +155,57 @@ class AssignmentRule(OrgOwnedModel):
 
     def __str__(self):
         return self.name
+
+
+class TallyKind(models.TextChoices):
+    """What a lead tally counts (with `subject`)."""
+
+    #: The organization's leads (`subject` is LeadTally.EVERYONE).
+    ALL = "all"
+    #: The leads a member sees as a USER member: created by or assigned to them, once.
+    MEMBER = "member"
+    #: The leads assigned to a user.
+    ASSIGNEE = "assignee"
+    #: The leads carrying a tag (`subject` is the tag's id).
+    TAG = "tag"
+
+
+class LeadTally(OrgOwnedModel):
+    """How many leads of the organization are in each status: all of them, the ones each
+    member sees, the ones assigned to each user, and the ones with each tag (`kind`,
+    `subject`). The counts of the lists that a tally answers (unfiltered, by status, by one
+    assignee or one tag), exact at any size in one indexed read.
+
+    Kept by database triggers (leads/migrations/0006_lead_tally.py) on the leads, their
+    assignments and their tags, in the transaction of the write itself: every path that
+    changes a lead (services, imports with COPY, deletions that cascade, a user's deletion
+    that clears `created_by`) keeps it right, and a rolled-back write leaves it as it was.
+    On PostgreSQL each write adds its delta to one of 8 rows per key (`shard`, the backend
+    process id modulo 8), so concurrent writers of one organization rarely wait on the same
+    row; a count is the sum of its shards."""
+
+    #: `subject` of the organization-wide rows.
+    EVERYONE = uuid.UUID(int=0)
+
+    # No foreign key constraint in the database: while an organization is deleted, its
+    # leads' triggers may write here after the organization's tallies were removed; the
+    # rows they leave name an organization that no longer exists and are never read.
+    org = models.ForeignKey(
+        "common.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the key below starts with it
+    )
+    kind = models.CharField(max_length=8, choices=TallyKind.choices)
+    subject = models.UUIDField()
+    status = models.CharField(max_length=16)
+    shard = models.SmallIntegerField(default=0)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "kind", "subject", "status", "shard"], name="lead_tally_key"
+            )
+        ]

@@ -1,16 +1,27 @@
 """Reads on leads. Every function takes the caller's membership, so role rules live here once."""
 
+import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import (
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Lower
 
 from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
 from common.models import Membership, Organization, Tag, Team, User, active_member
-from leads.choices import LeadSource, LeadStatus
-from leads.listing import Cursor, after, capped_count, ordered, position_of
-from leads.models import Attachment, Comment, Lead
+from leads.choices import OPEN_STATUSES, LeadSource, LeadStatus
+from leads.listing import Cursor, after, capped_counts, ordered, position_of, union_all
+from leads.models import Attachment, Comment, Lead, LeadTally, TallyKind
 
 #: Upper bound of each picker catalogue in the list response (contacts, users, tags, sources).
 CATALOGUE_LIMIT = 100
@@ -29,9 +40,13 @@ def leads_visible_to(*, membership: Membership, queryset: QuerySet | None = None
     queryset = Lead.objects.for_org(membership.org_id) if queryset is None else queryset
     if membership.is_admin:
         return queryset
+    # "and not created by them" (a lead without a creator compares with the zero UUID, no
+    # user's id) changes nothing to the OR, but it compares the lead's own column inside
+    # the EXISTS: PostgreSQL then probes per row as the page is read, where it would
+    # otherwise hash every assignment of the member first (40,000 at 1M leads, 15 ms).
     assigned = Lead.assigned_to.through.objects.filter(
         lead_id=OuterRef("pk"), user_id=membership.user_id
-    )
+    ).exclude(user_id=Coalesce(OuterRef("created_by_id"), Value(LeadTally.EVERYONE)))
     return queryset.filter(Q(created_by_id=membership.user_id) | Exists(assigned))
 
 
@@ -105,42 +120,51 @@ def lead_list(
     offset: int = 0,
     ordering: str = "-created_on",
     cursor: Cursor | None = None,
+    filters: dict | None = None,
 ) -> LeadListPage:
     """Both pages (open and closed) of an already filtered queryset of the organization's
     leads (the member's visibility is applied here), their totals, and the picker
     catalogues. The number of queries does not depend on the page size, and no query reads
-    more than a page, a capped count, or a catalogue's bounded index range."""
-    org = membership.org
-    is_closed = Q(status=LeadStatus.CLOSED)
-    parts = [
-        part.exclude(status=LeadStatus.CONVERTED)
-        for part in visible_parts(membership=membership, queryset=filtered)
-    ]
-    open_count, open_exact = capped_count(*(part.exclude(is_closed) for part in parts))
-    closed_count, closed_exact = capped_count(*(part.filter(is_closed) for part in parts))
-    active = leads_visible_to(membership=membership, queryset=filtered).exclude(
-        status=LeadStatus.CONVERTED
-    )
-    open_all, closed_all = active.exclude(is_closed), active.filter(is_closed)
+    more than a page, a capped count, or a catalogue's bounded index range.
+
+    `filters` are the list filters (name: value) that narrowed `filtered`: when a tally
+    answers them (see `tallied_counts`), the totals are exact at any size; otherwise they
+    are counted, exact up to COUNT_EXACT_LIMIT."""
+    # The open list by its statuses (not "neither closed nor converted"): the trigram
+    # indexes of open leads are partial on that list.
+    is_open, is_closed = Q(status__in=OPEN_STATUSES), Q(status=LeadStatus.CLOSED)
+    tallied = tallied_counts(membership=membership, filters=filters or {})
+    if tallied is not None:
+        open_count, closed_count = tallied
+        open_exact = closed_exact = True
+    else:
+        parts = visible_parts(membership=membership, queryset=filtered)
+        (open_count, open_exact), (closed_count, closed_exact) = capped_counts(
+            [part.filter(is_open) for part in parts],
+            [part.filter(is_closed) for part in parts],
+        )
+    visible = leads_visible_to(membership=membership, queryset=filtered)
+    open_all, closed_all = visible.filter(is_open), visible.filter(is_closed)
 
     def page(queryset, position, started):
         if not limit or not started:
-            return []
+            return None
         queryset = ordered(queryset, ordering)
         if position is not None:
-            return list(after(queryset, ordering, position)[:limit])
-        return list(queryset[offset : offset + limit])
+            return after(queryset, ordering, position)[:limit]
+        return queryset[offset : offset + limit]
 
-    open_leads = page(open_all, cursor and cursor.open, cursor is None or cursor.open is not None)
-    closed_leads = page(
-        closed_all, cursor and cursor.closed, cursor is None or cursor.closed is not None
-    )
-    # One prefetch for both pages: two queries in all, whatever the page size.
-    prefetch_related_objects(
-        open_leads + closed_leads,
-        Prefetch("assigned_to", queryset=User.objects.only("id")),
-        Prefetch("tags", queryset=Tag.objects.unscoped().only("id", "name").order_by("name")),
-    )
+    pages = [
+        page(open_all, cursor and cursor.open, cursor is None or cursor.open is not None),
+        page(closed_all, cursor and cursor.closed, cursor is None or cursor.closed is not None),
+    ]
+    # Both pages in one statement; each keeps its order, and the status tells them apart.
+    both = union_all([p for p in pages if p is not None])
+    rows = list(Lead.objects.raw(*both)) if both else []
+    open_leads = [lead for lead in rows if lead.status != LeadStatus.CLOSED]
+    closed_leads = [lead for lead in rows if lead.status == LeadStatus.CLOSED]
+    _attach_links(rows)
+    catalogues = _catalogues(membership=membership)
     return LeadListPage(
         open_leads=open_leads,
         closed_leads=closed_leads,
@@ -148,18 +172,132 @@ def lead_list(
         closed_leads_count=closed_count,
         counts_exact=open_exact and closed_exact,
         next_cursor=_next_cursor(open_leads, closed_leads, limit, ordering),
-        contacts=list(
-            contacts_visible_to(membership=membership).order_by("-created_on")[:CATALOGUE_LIMIT]
-        ),
-        users=list(active_members(org=org)[:CATALOGUE_LIMIT]),
-        source_list=[*LeadSource.values, *sources_used(org=org)],
-        tags=list(
-            Tag.objects.for_org(org)
-            .order_by("name")
-            .values_list("name", flat=True)[:CATALOGUE_LIMIT]
-        ),
+        contacts=catalogues["contacts"],
+        users=catalogues["users"],
+        source_list=[*LeadSource.values, *catalogues["sources"]],
+        tags=catalogues["tags"],
         status=list(LeadStatus.values),
     )
+
+
+def _attach_links(leads: list[Lead]) -> None:
+    """The assignees' ids and tags' names of `leads`, in one query (a prefetch per
+    relation would be two, and build a related queryset per lead), as
+    `lead.listed_assignee_ids` and `lead.listed_tag_names` (tags by name)."""
+    for lead in leads:
+        lead.listed_assignee_ids, lead.listed_tag_names = [], []
+    if not leads:
+        return
+    # Plain SQL: the statement is the same for every page but for its number of ids, and
+    # building it through the ORM cost more than running it.
+    prep = Lead._meta.pk.get_db_prep_value
+    ids = [prep(lead.pk, connection) for lead in leads]
+    sql = _LINKS_SQL.replace("<ids>", ", ".join(["%s"] * len(ids)))  # placeholders only
+    by_id = {lead.pk: lead for lead in leads}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids + ids)
+        for lead_id, kind, pk, name in cursor.fetchall():
+            lead = by_id[_uuid_value(lead_id)]
+            if kind == "a":
+                lead.listed_assignee_ids.append(_uuid_value(pk))
+            else:
+                lead.listed_tag_names.append(name)
+
+
+def _uuid_value(value) -> uuid.UUID:
+    # PostgreSQL answers UUIDs, SQLite their 32 hex digits.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _catalogues(*, membership: Membership) -> dict:
+    """The pickers of the list (contacts, users, sources, tags), each bounded, in one
+    query: the rows of each catalogue come one after the other, each in its order."""
+    org = membership.org
+    empty = Value("")
+
+    def rows(queryset, kind, pk, first, last, email, phone):
+        return queryset.annotate(
+            c_kind=Value(kind), c_id=pk, c_first=first, c_last=last, c_email=email, c_phone=phone
+        ).values_list("c_kind", "c_id", "c_first", "c_last", "c_email", "c_phone")
+
+    contacts = rows(
+        contacts_visible_to(membership=membership).order_by("-created_on"),
+        "c",
+        F("id"),
+        F("first_name"),
+        F("last_name"),
+        F("email"),
+        F("phone"),
+    )[:CATALOGUE_LIMIT]
+    users = rows(
+        active_members(org=org), "u", F("id"), F("first_name"), F("last_name"), F("email"), empty
+    )[:CATALOGUE_LIMIT]
+    org_id = Organization._meta.pk.get_db_prep_value(org.pk, connection)
+    tags = (_TAGS_SQL, [org_id, CATALOGUE_LIMIT])
+    sources = (_SOURCES_SQL, [org_id, org_id, CATALOGUE_LIMIT + len(LeadSource.values)])
+    found: dict = {"contacts": [], "users": [], "tags": [], "sources": []}
+    with connection.cursor() as cursor:
+        cursor.execute(*union_all([contacts, users, tags, sources]))
+        for kind, pk, first, last, email, phone in cursor.fetchall():
+            if kind == "c":
+                found["contacts"].append(
+                    Contact(
+                        pk=_uuid_value(pk),
+                        first_name=first,
+                        last_name=last,
+                        email=email,
+                        phone=phone,
+                    )
+                )
+            elif kind == "u":
+                found["users"].append(
+                    User(pk=_uuid_value(pk), first_name=first, last_name=last, email=email)
+                )
+            elif kind == "t":
+                found["tags"].append(first)
+            else:
+                found["sources"].append(first)
+    common = set(LeadSource.values)
+    found["sources"] = [s for s in found["sources"] if s not in common][:CATALOGUE_LIMIT]
+    return found
+
+
+def tallied_counts(*, membership: Membership, filters: dict) -> tuple[int, int] | None:
+    """(open, closed) leads `membership` sees with `filters` (valid values), from the
+    tallies (leads.models.LeadTally) when one answers them, else None. A tally answers the
+    lists without a filter (the organization's for ADMIN, the member's own for USER), and
+    an ADMIN's lists by one assignee or one tag; `status` narrows any of them. One read of
+    a few rows, whatever the organization's size."""
+    narrowing = {name: value for name, value in filters.items() if name != "status"}
+    tallies = LeadTally.objects.for_org(membership.org_id)
+    if not narrowing:
+        if membership.is_admin:
+            tallies = tallies.filter(kind=TallyKind.ALL, subject=LeadTally.EVERYONE)
+        else:
+            tallies = tallies.filter(kind=TallyKind.MEMBER, subject=membership.user_id)
+    elif not membership.is_admin:
+        return None
+    elif list(narrowing) == ["assigned_to"]:
+        tallies = tallies.filter(kind=TallyKind.ASSIGNEE, subject=narrowing["assigned_to"])
+    elif list(narrowing) == ["tags"] and "," not in narrowing["tags"]:
+        # Tag names are unique in an organization whatever their case: at most one id,
+        # matched as the filter matches it (leads.filters.LeadFilterSet.filter_tags).
+        tag = (
+            Tag.objects.for_org(membership.org_id)
+            .annotate(lname=Lower("name"))
+            .filter(lname=narrowing["tags"].strip().lower())
+        )
+        tallies = tallies.filter(kind=TallyKind.TAG, subject__in=tag.values("pk"))
+    else:
+        return None
+    totals = dict(
+        tallies.values_list("status").annotate(total=Sum("n")).values_list("status", "total")
+    )
+    if "status" in filters:
+        totals = {filters["status"]: totals.get(filters["status"], 0)}
+    closed = totals.pop(LeadStatus.CLOSED, 0)
+    totals.pop(LeadStatus.CONVERTED, None)
+    return sum(totals.values()), closed
 
 
 def _next_cursor(open_leads, closed_leads, limit, ordering) -> str | None:
@@ -175,8 +313,23 @@ def _next_cursor(open_leads, closed_leads, limit, ordering) -> str | None:
     return Cursor(ordering=ordering, open=positions[0], closed=positions[1]).encode()
 
 
+_LINKS_SQL = """
+SELECT lead_id, 'a', user_id, '' FROM leads_lead_assigned_to WHERE lead_id IN (<ids>)
+UNION ALL
+SELECT * FROM (
+    SELECT l.lead_id, 't', l.tag_id, t.name FROM leads_lead_tags l
+    JOIN common_tag t ON t.id = l.tag_id WHERE l.lead_id IN (<ids>) ORDER BY t.name
+) tagged
+"""
+
+_TAGS_SQL = """
+SELECT 't', CAST(NULL AS uuid), name, '', '', '' FROM common_tag WHERE org_id = %s
+ORDER BY name LIMIT %s
+"""
+
 # The distinct sources of one organization without reading its leads: a loose index scan
-# over (org, source) that jumps from each source to the next one, one index seek each.
+# over (org, source) that jumps from each source to the next one, one index seek each. In
+# the shape of the other catalogues' rows (leads.selectors._catalogues).
 _SOURCES_SQL = """
 WITH RECURSIVE used(source) AS (
     SELECT MIN(source) FROM leads_lead WHERE org_id = %s AND source > ''
@@ -184,18 +337,42 @@ WITH RECURSIVE used(source) AS (
     SELECT (SELECT MIN(l.source) FROM leads_lead l WHERE l.org_id = %s AND l.source > u.source)
     FROM used u WHERE u.source IS NOT NULL
 )
-SELECT source FROM used WHERE source IS NOT NULL LIMIT %s
+SELECT 's', CAST(NULL AS uuid), source, '', '', '' FROM used WHERE source IS NOT NULL LIMIT %s
 """
 
 
-def sources_used(*, org) -> list[str]:
-    """Sources the organization's leads use beyond the common ones (bounded)."""
+#: At most this many distinct sources are tested against a source filter's pattern; an
+#: organization with more is filtered lead by lead (leads.filters.LeadFilterSet).
+SOURCES_TESTED_AT_MOST = 500
+
+# The organization's distinct sources (the loose index scan of _SOURCES_SQL, up to the
+# limit), each with whether it contains the pattern (UPPER(...) LIKE UPPER(...): exactly
+# what `icontains` runs on each lead).
+_SOURCES_MATCHING_SQL = """
+WITH RECURSIVE used(source) AS (
+    SELECT MIN(source) FROM leads_lead WHERE org_id = %s AND source > ''
+    UNION ALL
+    SELECT (SELECT MIN(l.source) FROM leads_lead l WHERE l.org_id = %s AND l.source > u.source)
+    FROM used u WHERE u.source IS NOT NULL
+)
+SELECT source, UPPER(source) LIKE UPPER(%s) ESCAPE '\\' FROM (
+    SELECT source FROM used WHERE source IS NOT NULL LIMIT %s
+) distinct_sources
+"""
+
+
+def sources_matching(*, org, part: str) -> list[str] | None:
+    """The organization's sources that contain `part` (any case), or None when it uses more
+    than SOURCES_TESTED_AT_MOST distinct sources. One query: a loose index scan that reads
+    one index entry per distinct source, however many leads use it."""
     org_id = Organization._meta.pk.get_db_prep_value(getattr(org, "pk", org), connection)
+    pattern = "%" + part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with connection.cursor() as cursor:
-        cursor.execute(_SOURCES_SQL, [org_id, org_id, CATALOGUE_LIMIT + len(LeadSource.values)])
-        found = [row[0] for row in cursor.fetchall()]
-    common = set(LeadSource.values)
-    return [source for source in found if source not in common][:CATALOGUE_LIMIT]
+        cursor.execute(_SOURCES_MATCHING_SQL, [org_id, org_id, pattern, SOURCES_TESTED_AT_MOST + 1])
+        rows = cursor.fetchall()
+    if len(rows) > SOURCES_TESTED_AT_MOST:
+        return None
+    return [source for source, matches in rows if matches]
 
 
 def lead_detail_queryset(*, membership: Membership, queryset: QuerySet | None = None) -> QuerySet:

@@ -1,11 +1,13 @@
 """factory_boy factories. Related objects are always created in the same organization."""
 
+import uuid
+
 import factory
 
 from accounts.models import Account, Contact, Opportunity
 from common.models import Membership, Organization, Role, Tag, Team, User
 from companies.models import Company
-from leads.models import Attachment, Comment, Lead
+from leads.models import Attachment, Comment, Lead, LeadTally
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -93,6 +95,18 @@ class LeadFactory(OrgOwnedFactory):
     email = factory.Sequence(lambda n: f"lead{n}@example.com")
     title = factory.Sequence(lambda n: f"Lead title {n}")
     source = "Website Form"
+
+
+class LeadTallyFactory(OrgOwnedFactory):
+    """A tally row as the triggers write them (they keep the real ones)."""
+
+    class Meta:
+        model = LeadTally
+
+    kind = "assignee"
+    subject = factory.LazyFunction(uuid.uuid4)
+    status = "assigned"
+    n = 1
 
 
 class CommentFactory(OrgOwnedFactory):

@@ -4,6 +4,7 @@ operation, and request bodies generated clients can use."""
 
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular import openapi
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -199,3 +200,9 @@ def _summary(operation) -> str:
     if sentence and len(sentence) <= 80 and "`" not in sentence:
         return sentence
     return operation["operationId"].replace("_", " ").capitalize()
+
+
+class MemberJWTScheme(SimpleJWTScheme):
+    """The bearer JWT scheme, for the authentication that also reads the membership."""
+
+    target_class = "common.api.authentication.MemberJWTAuthentication"

@@ -296,11 +296,19 @@ class LeadSerializer(serializers.ModelSerializer):
 
 
 class LeadListItemSerializer(serializers.ModelSerializer):
-    assigned_to = serializers.PrimaryKeyRelatedField(
-        many=True, read_only=True, help_text="User ids."
+    # Read from what the list's selector attaches to each lead (one query for a page's
+    # assignees and tags, leads.selectors.lead_list), not from related managers.
+    assigned_to = serializers.ListField(
+        child=serializers.UUIDField(),
+        source="listed_assignee_ids",
+        read_only=True,
+        help_text="User ids.",
     )
-    tags = serializers.SlugRelatedField(
-        slug_field="name", many=True, read_only=True, help_text="Tag names."
+    tags = serializers.ListField(
+        child=serializers.CharField(),
+        source="listed_tag_names",
+        read_only=True,
+        help_text="Tag names.",
     )
 
     class Meta:
@@ -405,7 +413,8 @@ class LeadListResponseSerializer(serializers.Serializer):
     )
     counts_exact = serializers.BooleanField(
         help_text="False when a count stopped at 10,000: that count then means "
-        '"more than 10,000" (a lower bound), not the total.'
+        '"more than 10,000" (a lower bound), not the total. Always true without a filter, '
+        "by status, and (ADMIN) by one assignee or one tag."
     )
     next_cursor = serializers.CharField(
         allow_null=True,

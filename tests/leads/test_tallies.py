@@ -1,0 +1,253 @@
+"""The lead tallies (leads.models.LeadTally) equal the real counts after every write path:
+the API's create, PATCH (status, assignees), delete and conversion, imports (new and
+updated leads), capture, plain ORM writes (factories, link tables), a user's deletion, and
+a rolled-back write. The unfiltered lists answer them as their counts."""
+
+import contextlib
+import random
+import threading
+import time
+from collections import Counter
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Sum
+from rest_framework.test import APIClient
+
+from leads.models import Lead, LeadTally
+from tests.capture.factories import ApiKeyFactory
+from tests.factories import LeadFactory, MembershipFactory, TagFactory, UserFactory
+from tests.imports.conftest import csv_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+
+def real_counts(org) -> Counter:
+    """(kind, subject, status) -> leads, counted from the leads: the organization's; each
+    member's (created by or assigned to them, once); each assignee's; each tag's."""
+    counts: Counter = Counter()
+    for lead in Lead.objects.for_org(org).prefetch_related("assigned_to", "tags"):
+        assignees = {user.pk for user in lead.assigned_to.all()}
+        members = assignees | ({lead.created_by_id} if lead.created_by_id else set())
+        pairs = [("all", LeadTally.EVERYONE)]
+        pairs += [("member", member) for member in members]
+        pairs += [("assignee", user) for user in assignees]
+        pairs += [("tag", tag.pk) for tag in lead.tags.all()]
+        for kind, subject in pairs:
+            counts[(kind, subject, lead.status)] += 1
+    return counts
+
+
+def kept_counts(org) -> Counter:
+    rows = (
+        LeadTally.objects.for_org(org)
+        .values_list("kind", "subject", "status")
+        .annotate(total=Sum("n"))
+        .values_list("kind", "subject", "status", "total")
+    )
+    return Counter({(kind, subject, status): n for kind, subject, status, n in rows if n})
+
+
+def assert_tallies_match(org):
+    assert kept_counts(org) == real_counts(org)
+
+
+@pytest.fixture
+def member(org):
+    return MembershipFactory(org=org)
+
+
+def test_api_create_patch_and_delete(admin_client, admin_membership, member, org):
+    created = admin_client.post(
+        "/api/leads/",
+        {
+            "first_name": "A",
+            "last_name": "B",
+            "assigned_to": [str(member.user_id)],
+            "tags": ["vip", "new"],
+        },
+        format="json",
+    ).json()
+    assert_tallies_match(org)
+    url = f"/api/leads/{created['id']}/"
+    assert admin_client.patch(url, {"status": "closed"}, format="json").status_code == 200
+    assert_tallies_match(org)
+    # The creator assigned too: counted once for them.
+    assignees = [str(member.user_id), str(admin_membership.user_id)]
+    assert admin_client.patch(url, {"assigned_to": assignees}, format="json").status_code == 200
+    assert_tallies_match(org)
+    response = admin_client.patch(
+        url,
+        {"assigned_to": [], "tags": ["vip"], "status": "in process", "city": "Oslo"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert_tallies_match(org)
+    assert admin_client.delete(url).status_code == 204
+    assert_tallies_match(org)
+    assert kept_counts(org) == Counter()
+
+
+def test_api_conversion_and_auto_convert(admin_client, member, org):
+    lead = admin_client.post(
+        "/api/leads/",
+        {
+            "first_name": "A",
+            "last_name": "B",
+            "account_name": "Acme",
+            "assigned_to": [str(member.user_id)],
+        },
+        format="json",
+    ).json()
+    assert admin_client.post(f"/api/leads/{lead['id']}/convert/").status_code in (200, 201)
+    assert_tallies_match(org)
+    response = admin_client.post(
+        "/api/leads/",
+        {"first_name": "C", "last_name": "D", "account_name": "Initech", "auto_convert": True},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert_tallies_match(org)
+    assert kept_counts(org)[("all", LeadTally.EVERYONE, "converted")] == 2
+
+
+def test_imports_of_new_and_updated_leads(admin_client, member, org):
+    email = member.user.email
+    rows = [["first_name", "last_name", "email", "status", "assigned_to"]] + [
+        ["Lead", str(n), f"lead{n}@example.com", "closed" if n % 3 else "assigned", email]
+        for n in range(9)
+    ]
+    assert upload(admin_client, csv_bytes(rows))["imported_count"] == 9
+    assert_tallies_match(org)
+    other = MembershipFactory(org=org).user.email
+    rows = [["first_name", "last_name", "email", "status", "assigned_to"]] + [
+        ["Lead", str(n), f"lead{n}@example.com", "in process", other] for n in range(5)
+    ]
+    job = upload(admin_client, csv_bytes(rows), on_duplicate="update")
+    assert job["updated_count"] == 5, job
+    assert_tallies_match(org)
+
+
+def test_capture(org):
+    member = MembershipFactory(org=org)
+    key = ApiKeyFactory(org=org)
+    key.default_assigned_to.set([member.user])
+    response = APIClient().post(
+        f"/api/leads/create-from-site/?apikey={key.secret}",
+        {"first_name": "Site", "last_name": "Visitor", "email": "v@site.example"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert_tallies_match(org)
+    assert kept_counts(org)[("assignee", member.user_id, "assigned")] == 1
+
+
+def test_orm_writes_links_and_a_users_deletion(org, other_org):
+    creator, assignee = UserFactory(), UserFactory()
+    leads = LeadFactory.create_batch(3, org=org, created_by=creator)
+    LeadFactory(org=other_org, created_by=creator)
+    leads[0].assigned_to.add(assignee, creator)
+    leads[1].assigned_to.add(assignee)
+    vip, cold = TagFactory(org=org), TagFactory(org=org)
+    leads[0].tags.add(vip, cold)
+    leads[2].tags.add(vip)
+    assert_tallies_match(org)
+    leads[0].tags.remove(cold)
+    assert_tallies_match(org)
+    Lead.objects.for_org(org).filter(pk=leads[1].pk).update(status="recycled")
+    leads[0].assigned_to.remove(creator)
+    leads[1].assigned_to.clear()
+    assert_tallies_match(org)
+    creator.delete()  # created_by becomes NULL
+    assert_tallies_match(org)
+    assert_tallies_match(other_org)
+    Lead.objects.for_org(org).filter(pk__in=[lead.pk for lead in leads[:2]]).delete()
+    assert_tallies_match(org)
+
+
+def test_a_rolled_back_write_leaves_the_tallies(org):
+    LeadFactory(org=org)
+    before = kept_counts(org)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        LeadFactory.create_batch(2, org=org, status="closed")
+        raise RuntimeError
+    assert kept_counts(org) == before
+
+
+def test_unfiltered_lists_answer_the_tallies(admin_client, user_client, user_membership, org):
+    user = user_membership.user
+    LeadFactory.create_batch(3, org=org)
+    LeadFactory(org=org, status="closed", created_by=user)
+    LeadFactory(org=org, status="converted", created_by=user)
+    LeadFactory(org=org).assigned_to.add(user)
+    body = admin_client.get("/api/leads/").json()
+    assert (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"]) == (
+        4,
+        1,
+        True,
+    )
+    body = user_client.get("/api/leads/").json()
+    assert (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"]) == (
+        1,
+        1,
+        True,
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writes_keep_the_tallies(org):
+    """Writers that change the same leads' statuses, assignees and tags at once (each
+    holding its transaction open a little): the tallies still equal the real counts."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent PostgreSQL transactions")
+    users = [MembershipFactory(org=org).user for _ in range(3)]
+    tags = [TagFactory(org=org) for _ in range(2)]
+    leads = [LeadFactory(org=org, created_by=users[n % 3]) for n in range(4)]
+    Assignee, Tagged = Lead.assigned_to.through, Lead.tags.through
+    barrier = threading.Barrier(4, timeout=20)
+
+    def write(seed):
+        rng = random.Random(seed)
+        try:
+            for _ in range(12):
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait()
+                lead, user, tag = rng.choice(leads), rng.choice(users), rng.choice(tags)
+                # A deadlock or a duplicate link ends one transaction: it rolls back whole.
+                with contextlib.suppress(DatabaseError), transaction.atomic():
+                    operation = rng.choice(["status", "assign", "unassign", "tag", "untag"])
+                    if operation == "status":
+                        status = rng.choice(["assigned", "in process", "closed", "recycled"])
+                        Lead.objects.for_org(org).filter(pk=lead.pk).update(status=status)
+                    elif operation == "assign":
+                        Assignee.objects.create(lead_id=lead.pk, user_id=user.pk)
+                    elif operation == "unassign":
+                        Assignee.objects.filter(lead_id=lead.pk, user_id=user.pk).delete()
+                    elif operation == "tag":
+                        Tagged.objects.create(lead_id=lead.pk, tag_id=tag.pk)
+                    else:
+                        Tagged.objects.filter(lead_id=lead.pk, tag_id=tag.pk).delete()
+                    time.sleep(rng.random() / 50)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert_tallies_match(org)
+
+
+def test_a_tag_filter_in_another_case_reads_the_same_tally(admin_client, org):
+    vip = TagFactory(org=org, name="VIP")
+    LeadFactory(org=org).tags.add(vip)
+    LeadFactory(org=org, status="closed").tags.add(vip)
+    LeadFactory(org=org)
+    for name in ("vip", "VIP", " Vip "):
+        body = admin_client.get("/api/leads/", {"tags": name}).json()
+        counts = (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"])
+        assert counts == (1, 1, True), name
+    body = admin_client.get("/api/leads/", {"tags": "nope"}).json()
+    assert (body["open_leads_count"], body["closed_leads_count"]) == (0, 0)
