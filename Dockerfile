@@ -20,5 +20,5 @@ RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(
 
 USER 10001
 EXPOSE 8000
-# Sync workers: publish this only behind the buffering proxy (deploy/nginx, docker-compose.yml).
+# Threaded workers: publish this only behind the buffering proxy (deploy/nginx, docker-compose.yml).
 CMD ["gunicorn", "-c", "deploy/gunicorn.conf.py"]

@@ -495,6 +495,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql") and DATABASE_PARALLEL_W
         f"-c max_parallel_workers_per_gather={int(DATABASE_PARALLEL_WORKERS)}"
     ).strip()
 
+# Leads read per page by an export (memory of one page against round trips).
+EXPORT_PAGE_ROWS = env_int("EXPORT_PAGE_ROWS", 2000)
+
 # --- Change log ---------------------------------------------------------------------------
 # Every response carries an X-Request-ID (the caller's when sane), recorded with each change.
 MIDDLEWARE.insert(0, "common.request_id.RequestIdMiddleware")

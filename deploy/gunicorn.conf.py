@@ -1,18 +1,23 @@
 """gunicorn settings for production (the Dockerfile and docker-compose.yml use this file).
 
-Sync workers, one request at a time each: they are only safe behind a buffering proxy
-(deploy/nginx), which reads a request whole before passing it on and takes the answer at
-once, so a slow client never holds a worker. Command-line flags override anything here
-(`gunicorn -c deploy/gunicorn.conf.py --workers 5`), as does GUNICORN_CMD_ARGS.
+Threaded workers (gthread), a few requests at a time each: they are only safe behind a
+buffering proxy (deploy/nginx), which reads a request whole before passing it on and takes
+the answer at once, so a slow client never holds a thread. Command-line flags override
+anything here (`gunicorn -c deploy/gunicorn.conf.py --workers 5`), as does GUNICORN_CMD_ARGS.
 """
 
 wsgi_app = "crm.wsgi:application"
 bind = "0.0.0.0:8000"
-worker_class = "sync"
+# Not sync workers: a sync worker cannot tell the arbiter it is alive while it answers, so
+# a response that streams for longer than `timeout` (a large export: about 2 minutes for a
+# million leads) would be killed half-way, the client left with a truncated file.
+worker_class = "gthread"
+threads = 4
 # Two per core is the usual start for a database-bound app; raise with --workers.
 workers = 3
-# A request still running after this many seconds has its worker killed and replaced (the
-# client gets a 502 from the proxy). Imports run in Celery, so no request needs long.
+# A worker process whose main loop stops answering for this many seconds (hung, not busy:
+# its threads serve requests) is killed and replaced. Runaway SQL is ended by the
+# database's statement timeout (DATABASE_STATEMENT_TIMEOUT_MS).
 timeout = 30
 # On SIGTERM, workers finish the request in hand for up to this long before being killed;
 # docker-compose.yml's stop_grace_period leaves room for it.

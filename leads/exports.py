@@ -16,6 +16,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from common.spreadsheets import safe_cell
@@ -32,13 +33,13 @@ EXPORT_FIELDS = (
     *(name for name in LEAD_SCALAR_FIELDS if name not in {"first_name", "last_name"}),
 )
 HEADER = (*EXPORT_FIELDS, "tags", "assigned_to", "created_on", "id")
-PAGE_ROWS = 2000
 #: Rows per XLSX worksheet (Excel's limit is 1,048,576 including the header).
 XLSX_SHEET_ROWS = 1_048_575
 
 
-def export_rows(*, leads: QuerySet, ordering: str, page_rows: int = PAGE_ROWS) -> Iterator[list]:
+def export_rows(*, leads: QuerySet, ordering: str, page_rows: int | None = None) -> Iterator[list]:
     """Rows (lists of cell values, formula-like text neutralised) of the listed leads."""
+    page_rows = page_rows or settings.EXPORT_PAGE_ROWS
     leads = ordered(leads.exclude(status=LeadStatus.CONVERTED), ordering)
     sort_field = ordering.lstrip("-")
     columns = ("pk", *EXPORT_FIELDS, "created_on")

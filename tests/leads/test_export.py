@@ -40,8 +40,8 @@ def test_csv_has_every_listed_lead_open_and_closed_with_tags(admin_client, org, 
     assert ada["id"] == str(lead.pk)
 
 
-def test_more_rows_than_one_page_all_arrive_once(admin_client, org, monkeypatch):
-    monkeypatch.setattr("leads.exports.PAGE_ROWS", 3)
+def test_more_rows_than_one_page_all_arrive_once(admin_client, org, settings):
+    settings.EXPORT_PAGE_ROWS = 3
     made = {str(LeadFactory(org=org).pk) for _ in range(10)}
     rows = _csv(admin_client.get("/api/leads/export/?ordering=last_name"))
     assert [row["id"] for row in rows if row["id"] in made] and len(rows) == 10

@@ -1,4 +1,4 @@
-"""The production serving stack on loopback: gunicorn (deploy/gunicorn.conf.py, sync workers)
+"""The production serving stack on loopback: gunicorn (deploy/gunicorn.conf.py)
 and nginx (deploy/nginx/crm.conf.template, rendered as the container renders it), each started
 on a free port in its own process group and stopped, with all its children, afterwards.
 """
@@ -73,8 +73,9 @@ def _stop(process: subprocess.Popen, stop_signal: int) -> None:
 
 
 @contextmanager
-def gunicorn(*, env: dict, log: Path, workers: int = 2):
-    """gunicorn with the production configuration file, on a free loopback port."""
+def gunicorn(*, env: dict, log: Path, workers: int = 2, options: tuple[str, ...] = ()):
+    """gunicorn with the production configuration file (and `options` over it), on a free
+    loopback port."""
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -84,6 +85,7 @@ def gunicorn(*, env: dict, log: Path, workers: int = 2):
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        *options,
     ]
     process = subprocess.Popen(
         command,

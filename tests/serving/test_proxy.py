@@ -128,6 +128,51 @@ def test_slow_clients_hold_the_proxy_not_gunicorn(tmp_path, org):
         assert status == 200
 
 
+EXPORTED = 1500
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_export_that_streams_longer_than_gunicorns_timeout_arrives_whole(tmp_path, org):
+    """A large export streams for minutes; gunicorn's `timeout` must not cut it half-way
+    (a sync worker would be killed, the client left with a truncated file)."""
+    _require_nginx()
+    if connection.vendor != "postgresql":
+        pytest.skip("gunicorn runs in its own processes: the test database must be PostgreSQL")
+    member = MembershipFactory(org=org, role=Role.ADMIN)
+    Lead.objects.bulk_create(
+        Lead(org=org, first_name="Export", last_name=str(n), email=f"export{n}@example.com")
+        for n in range(EXPORTED)
+    )
+    auth = {
+        "Authorization": f"Bearer {RefreshToken.for_user(member.user).access_token}",
+        "organization-id": str(org.pk),
+    }
+    log = tmp_path / "serving.log"
+    # One lead per page: three queries a lead, several seconds in all; gunicorn's timeout 2 s.
+    env = {**_app_env(tmp_path), "EXPORT_PAGE_ROWS": "1"}
+    with (
+        stack.gunicorn(env=env, log=log, options=("--timeout", "2")) as app_port,
+        stack.nginx(upstream_port=app_port, log=log) as proxy_port,
+    ):
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=120)
+        try:
+            conn.request("GET", "/api/leads/export/?format=csv", headers=auth)
+            response = conn.getresponse()
+            status, body = response.status, response.read()
+        finally:
+            conn.close()
+        took = time.monotonic() - started
+
+    assert status == 200, log.read_text()[-3000:]
+    assert took > 2, f"the export took {took:.1f} s: too short to outlast gunicorn's timeout"
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("first_name,last_name")
+    assert sorted(line.split(",")[1] for line in lines[1:]) == sorted(map(str, range(EXPORTED)))
+    assert "WORKER TIMEOUT" not in log.read_text()
+
+
 def test_proxy_serves_only_the_api_and_refuses_oversized_bodies_unread(tmp_path):
     """No database needed: nginx answers these itself, in the app's error shape; with the
     app down, a 503 with Retry-After instead of nginx's error page."""
