@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 
 from django.conf import settings
 from django.db.models import QuerySet
 
+from common import xlsx
 from common.spreadsheets import safe_cell
 from leads.choices import LeadStatus
 from leads.listing import NO_AMOUNT, after, ordered
@@ -120,36 +119,7 @@ def csv_stream(rows: Iterator[list], *, batch: int = 500) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
-def xlsx_stream(rows: Iterator[list], *, chunk_bytes: int = 1 << 16) -> Iterator[bytes]:
-    """An XLSX workbook. XlsxWriter in constant-memory mode writes each row to a temporary
-    file as it comes; the zip can only be assembled at the end, so the finished workbook is
-    written to a temporary file on disk and then streamed from there (never held whole in
-    memory)."""
-    import xlsxwriter
-
-    with tempfile.TemporaryFile(suffix=".xlsx") as handle:
-        workbook = xlsxwriter.Workbook(
-            handle,
-            {
-                "constant_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "tmpdir": tempfile.gettempdir(),
-            },
-        )
-        sheet, row_index, sheets = None, XLSX_SHEET_ROWS, 0
-        for row in rows:
-            if row_index >= XLSX_SHEET_ROWS:
-                sheets += 1
-                sheet = workbook.add_worksheet("Leads" if sheets == 1 else f"Leads {sheets}")
-                sheet.write_row(0, 0, HEADER)
-                row_index = 0
-            row_index += 1
-            sheet.write_row(row_index, 0, ["" if cell is None else cell for cell in row])
-        if sheet is None:
-            workbook.add_worksheet("Leads").write_row(0, 0, HEADER)
-        workbook.close()
-        handle.seek(0, os.SEEK_SET)
-        while chunk := handle.read(chunk_bytes):
-            yield chunk
+def xlsx_stream(rows: Iterator[list]) -> Iterator[bytes]:
+    """An XLSX workbook whose bytes leave as the rows come (common.xlsx): the first ones at
+    once, however many leads follow; a sheet per XLSX_SHEET_ROWS leads."""
+    return xlsx.xlsx_stream(list(HEADER), rows, sheet_name="Leads", sheet_rows=XLSX_SHEET_ROWS + 1)

@@ -1,0 +1,62 @@
+"""The streamed XLSX workbook: readable by spreadsheet software (openpyxl here), every value
+kept, split into sheets at the row limit, and its bytes leaving while rows are still coming."""
+
+import io
+from decimal import Decimal
+
+from openpyxl import load_workbook
+
+from common.xlsx import xlsx_stream
+
+
+def _workbook(chunks):
+    return load_workbook(io.BytesIO(b"".join(chunks)))
+
+
+def test_values_come_back_as_written():
+    rows = [
+        ["Ada & <Co>", 12, Decimal("1200.50"), True, None, "  spaced  "],
+        ["tab\there\nnew line", -3, 0.25, False, "", "bell\x07 gone"],
+    ]
+    sheet = _workbook(xlsx_stream(["a", "b", "c", "d", "e", "f"], rows, sheet_name="Leads"))[
+        "Leads"
+    ]
+    assert list(sheet.iter_rows(values_only=True)) == [
+        ("a", "b", "c", "d", "e", "f"),
+        ("Ada & <Co>", 12, 1200.5, True, None, "  spaced  "),
+        ("tab\there\nnew line", -3, 0.25, False, None, "bell gone"),
+    ]
+
+
+def test_rows_beyond_a_sheet_continue_on_the_next_with_the_header():
+    book = _workbook(xlsx_stream(["n"], ([n] for n in range(5)), sheet_name="S", sheet_rows=3))
+    assert book.sheetnames == ["S", "S 2", "S 3"]
+    assert [list(book[name].iter_rows(values_only=True)) for name in book.sheetnames] == [
+        [("n",), (0,), (1,)],
+        [("n",), (2,), (3,)],
+        [("n",), (4,)],
+    ]
+
+
+def test_no_rows_is_a_sheet_with_the_header():
+    book = _workbook(xlsx_stream(["first_name", "last_name"], [], sheet_name="Leads"))
+    assert list(book["Leads"].iter_rows(values_only=True)) == [("first_name", "last_name")]
+
+
+def test_the_first_bytes_leave_long_before_the_last_row_is_read():
+    consumed = 0
+
+    def rows():
+        nonlocal consumed
+        for n in range(20_000):
+            consumed += 1
+            yield [f"Lead {n}", n, f"lead{n}@example.com"]
+
+    stream = xlsx_stream(["name", "n", "email"], rows(), chunk_bytes=4096)
+    first = next(chunk for chunk in stream if chunk)
+    assert first.startswith(b"PK")
+    assert consumed < 1000, consumed
+    rest = b"".join(stream)
+    assert consumed == 20_000
+    sheet = _workbook([first, rest]).active
+    assert sheet.max_row == 20_001 and sheet.cell(20_001, 1).value == "Lead 19999"
