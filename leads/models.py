@@ -181,8 +181,9 @@ class LeadTally(OrgOwnedModel):
     changes a lead (services, imports with COPY, deletions that cascade, a user's deletion
     that clears `created_by`) keeps it right, and a rolled-back write leaves it as it was.
     On PostgreSQL each write adds its delta to one of 8 rows per key (`shard`, the backend
-    process id modulo 8), so concurrent writers of one organization rarely wait on the same
-    row; a count is the sum of its shards."""
+    process id modulo 8), so concurrent writers of one organization seldom meet on the same
+    row (a row stays locked until its writer commits: docs/scaling.md says what waits); a
+    count is the sum of its shards."""
 
     #: `subject` of the organization-wide rows.
     EVERYONE = uuid.UUID(int=0)

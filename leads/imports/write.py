@@ -70,10 +70,14 @@ def chunk_commit(*, job: ImportJob, chunk: ChunkInput, seen: dict[str, int]) -> 
         )
         duplicates = len(chunk.valid) - len(to_create) - len(to_update)
         events: list[EventData] = []
-        if not job.dry_run and to_create:
-            events += _create_leads(job=job, org=org, rows=to_create)
+        # Updates before inserts: every writer takes lead rows before the tally rows their
+        # triggers update (leads/migrations/0006_lead_tally.py), as the API's lead_update
+        # does; inserting first would hold tally rows while waiting for a lead that a
+        # concurrent PATCH holds while it waits for those tally rows: a deadlock.
         if not job.dry_run and to_update:
             events += leads_update_from_rows(org=org, rows=to_update)
+        if not job.dry_run and to_create:
+            events += _create_leads(job=job, org=org, rows=to_create)
         # The chunk's whole change log: one statement, committed with the chunk.
         events_record(org=org, change=import_change(job), events=events)
         ImportIssue.objects.bulk_create(issues, batch_size=1000)
@@ -187,10 +191,15 @@ def leads_update_from_rows(
     `lead.updated` events (with old values) for the caller to record."""
     now = timezone.now()
     names = sorted({name for row, _ in rows for name in row.values} - _NOT_UPDATED - {"status"})
+    # Every lead this chunk updates is locked first, in one order (their ids), before any
+    # write takes tally rows (see chunk_commit): updating them one by one would otherwise
+    # hold tally rows while waiting for the next lead.
     before = {
         values["id"]: values
         for values in Lead.objects.for_org(org)
         .filter(pk__in=[lead_id for _, lead_id in rows])
+        .order_by("pk")
+        .select_for_update()
         .values("id", "status", *names)
     }
     converted = {pk for pk, values in before.items() if values["status"] == LeadStatus.CONVERTED}
