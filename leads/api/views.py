@@ -185,9 +185,10 @@ class LeadViewSet(OrgScopedGenericViewSet):
         },
     )
     def export(self, request):
-        """Every lead the list shows with the same filters, open and closed, as one CSV or
-        XLSX file (no limit), streamed. The columns are the import's, so the file imports
-        back. Cells that a spreadsheet would run as formulas start with `'`."""
+        """Every lead the list shows with the same filters, the open ones then the closed
+        ones (each in the list's order), as one CSV or XLSX file (no limit), streamed from
+        the first row on. The columns are the import's, so the file imports back. Cells that
+        a spreadsheet would run as formulas start with `'`."""
         query = LeadExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         rows = export_rows(

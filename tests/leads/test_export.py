@@ -48,6 +48,15 @@ def test_more_rows_than_one_page_all_arrive_once(admin_client, org, settings):
     assert {row["id"] for row in rows} == made
 
 
+def test_open_leads_come_first_then_closed_each_in_the_lists_order(admin_client, org, settings):
+    settings.EXPORT_PAGE_ROWS = 2  # pages that end inside each list
+    statuses = ["closed", "assigned", "closed", "in process", "recycled", "closed", "assigned"]
+    for n, status in enumerate(statuses):
+        LeadFactory(org=org, last_name=f"L{n}", status=status)
+    rows = _csv(admin_client.get("/api/leads/export/?ordering=last_name"))
+    assert [row["last_name"] for row in rows] == ["L1", "L3", "L4", "L6", "L0", "L2", "L5"]
+
+
 def test_filters_and_search_apply(admin_client, org):
     LeadFactory(org=org, first_name="Ada", city="Oslo")
     LeadFactory(org=org, first_name="Bea", city="Rome")
