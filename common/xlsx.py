@@ -42,7 +42,7 @@ _STYLES = (
 )
 
 
-class _Outbox:
+class _Pipe:
     """The zip's file: collects what zipfile writes until the stream takes it. No `tell`
     or `seek`, so zipfile writes sizes after each entry instead of going back for them."""
 
@@ -101,7 +101,7 @@ def xlsx_stream(
     """The workbook's bytes, in pieces of about `chunk_bytes`: `header` then `rows` (lists of
     text, numbers, booleans or None), on as many sheets of `sheet_rows` rows (header
     included) as they need, named `sheet_name`, `sheet_name 2`, ..."""
-    out = _Outbox()
+    out = _Pipe()
     columns = [_column(index) for index in range(len(header))]
     rows = iter(rows)
     sheets = 0
