@@ -16,7 +16,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,18 +25,12 @@ import uuid
 from pathlib import Path
 
 from bench.database import ensure_postgres_database
+from bench.server import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("BENCH_CAPTURE_ROUNDS", "5"))
 REQUESTS_PER_ROUND = int(os.environ.get("BENCH_CAPTURE_REQUESTS", "200"))
 KEY_CHECKS = int(os.environ.get("BENCH_CAPTURE_KEY_CHECKS", "2000"))
-STARTUP_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _request(port, method, path, body=None, headers=None):
@@ -51,19 +44,6 @@ def _request(port, method, path, body=None, headers=None):
         return response.status, payload
     finally:
         connection.close()
-
-
-def _wait_until_up(port, process):
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the server exited during startup")
-        try:
-            if _request(port, "GET", "/api/health/")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start in time")
 
 
 def _timed_rounds(label, call):
@@ -153,27 +133,7 @@ def main() -> None:
     )
     ids = json.loads(created.stdout.strip().splitlines()[-1])
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "gunicorn",
-            "crm.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_until_up(port, server)
+    with gunicorn(env=env, workers=1) as (port, _):
         status, body = _request(
             port, "POST", "/api/auth/token/", {"email": email, "password": password}
         )
@@ -222,12 +182,6 @@ def main() -> None:
         )
         _, create_latency = _timed_rounds("create-from-site", create)
         _, orgs_latency = _timed_rounds("GET /api/orgs/ (JWT)", orgs)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
     try:
         hash_only, key_check = _key_check_microseconds(secret)
     finally:

@@ -25,7 +25,6 @@ import io
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 from unittest import mock
 
 from bench.database import ensure_postgres_database
+from bench.server import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
@@ -431,12 +431,6 @@ def seeded_orgs() -> list[dict]:
 # --- measuring -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Client:
     def __init__(self, port: int):
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
@@ -705,51 +699,19 @@ def main() -> None:
     if os.environ.get("BENCH_LISTS_SEED_ONLY") == "1":
         return
     _tokens(orgs)
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            python,
-            "-m",
-            "gunicorn",
-            "crm.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--timeout",
-            "600",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                Client(port).send("GET", "/api/health/", {})
-                break
-            except OSError:
-                time.sleep(0.3)
-        load = os.getloadavg()
-        print(f"load average before measuring: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        # BENCH_LISTS_PARTS=export skips the requests (for a second look at the exports).
-        parts = os.environ.get("BENCH_LISTS_PARTS", "requests,export").split(",")
-        if "requests" in parts:
-            _print_table(_measure(orgs, port))
-        if "export" in parts:
-            _export(orgs, port, server.pid)
-        load = os.getloadavg()
-        print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        with gunicorn(env=env, workers=2, options=("--timeout", "600")) as (port, server):
+            load = os.getloadavg()
+            print(f"load average before measuring: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+            # BENCH_LISTS_PARTS=export skips the requests (for a second look at the exports).
+            parts = os.environ.get("BENCH_LISTS_PARTS", "requests,export").split(",")
+            if "requests" in parts:
+                _print_table(_measure(orgs, port))
+            if "export" in parts:
+                _export(orgs, port, server.pid)
+            load = os.getloadavg()
+            print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()  # a worker still busy with an abandoned export
-            server.wait(timeout=30)
         if not KEEP:
             from django.db import connections
 

@@ -9,11 +9,12 @@ import hashlib
 import secrets
 from urllib.parse import urlsplit
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from capture.models import ApiKey
 from common.errors import Conflict, ErrorCode
+from common.services import save_with_members
 
 KEY_MARK = "lk_"
 PREFIX_LENGTH = 11  # "lk_" + 8 characters: enough to tell keys apart in a list
@@ -136,15 +137,7 @@ def api_key_rotate(*, api_key: ApiKey) -> tuple[ApiKey, str]:
 
 def api_key_update(*, api_key: ApiKey, data: dict) -> ApiKey:
     """Change a key's settings (never its secret: see api_key_rotate)."""
-    data = dict(data)
-    assignees = data.pop("default_assigned_to", None)
-    with transaction.atomic():
-        for name, value in data.items():
-            setattr(api_key, name, value)
-        api_key.save()
-        if assignees is not None:
-            api_key.default_assigned_to.set(assignees)
-    return api_key
+    return save_with_members(api_key, data, relation="default_assigned_to")
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

@@ -131,23 +131,24 @@ def _ensure_another_admin(membership: Membership) -> None:
         )
 
 
-def save_with_users(instance, data: dict):
-    """Save validated fields on an organization-owned object with a `users` relation (teams,
-    assignment rules); `users`, when given, replaces its members, in one transaction."""
+def save_with_members(instance, data: dict, *, relation: str = "users"):
+    """Save validated fields on an organization-owned object with a many-to-many relation to
+    users (a team's or an assignment rule's `users`, an API key's `default_assigned_to`);
+    the relation, when given, replaces its members, in one transaction."""
     data = dict(data)
-    users = data.pop("users", None)
+    members = data.pop(relation, None)
     with transaction.atomic():
         for name, value in data.items():
             setattr(instance, name, value)
         instance.save()
-        if users is not None:
-            instance.users.set(users)
+        if members is not None:
+            getattr(instance, relation).set(members)
     return instance
 
 
 def team_save(*, org: Organization, data: dict, team: Team | None = None) -> Team:
     """Create (no `team`) or change a team; `users`, when given, replaces its members."""
-    return save_with_users(team or Team(org=org), data)
+    return save_with_members(team or Team(org=org), data)
 
 
 def team_delete(*, team: Team) -> None:

@@ -18,7 +18,7 @@ from django.db.models import F
 
 from common.errors import InvalidInput
 from common.models import Membership, Organization, User, active_member
-from common.services import save_with_users
+from common.services import save_with_members
 from leads.models import AssignmentRule
 
 NO_MEMBERS = "Give a team or at least one user to distribute leads to."
@@ -169,7 +169,7 @@ def assignment_rule_save(
     users = data["users"] if "users" in data else (list(rule.users.all()) if rule else [])
     if team is None and not users:
         raise InvalidInput(fields={"users": [NO_MEMBERS]})
-    return save_with_users(rule or AssignmentRule(org=org), data)
+    return save_with_members(rule or AssignmentRule(org=org), data)
 
 
 def assignment_rule_delete(*, rule: AssignmentRule) -> None:

@@ -76,28 +76,21 @@ def _list_rows(leads: QuerySet, ordering: str, page_rows: int) -> Iterator[list]
 
 
 def _tags_of(ids) -> dict:
-    # The link table reached from the page's own lead ids: other organizations' rows are
-    # never read. Tags are the leads' organization's (a tag is only ever linked in it).
-    found = defaultdict(list)
-    links = (
-        Lead.tags.through.objects.filter(lead_id__in=ids)
-        .order_by("tag__name")
-        .values_list("lead_id", "tag__name")
-    )
-    for lead_id, name in links:
-        found[lead_id].append(name)
-    return found
+    return _linked_names(Lead.tags.through, "tag__name", ids)
 
 
 def _assignees_of(ids) -> dict:
+    return _linked_names(Lead.assigned_to.through, "user__email", ids)
+
+
+def _linked_names(link, name: str, ids) -> dict:
+    """{lead id: [names]} through a link table, sorted. Reached from the page's own lead
+    ids, so other organizations' rows are never read (a tag or an assignee is only ever
+    linked within the lead's organization)."""
     found = defaultdict(list)
-    links = (
-        Lead.assigned_to.through.objects.filter(lead_id__in=ids)
-        .order_by("user__email")
-        .values_list("lead_id", "user__email")
-    )
-    for lead_id, email in links:
-        found[lead_id].append(email)
+    rows = link.objects.filter(lead_id__in=ids).order_by(name).values_list("lead_id", name)
+    for lead_id, value in rows:
+        found[lead_id].append(value)
     return found
 
 
