@@ -330,35 +330,37 @@ ORDER BY name LIMIT %s
 # The distinct sources of one organization without reading its leads: a loose index scan
 # over (org, source) that jumps from each source to the next one, one index seek each. In
 # the shape of the other catalogues' rows (leads.selectors._catalogues).
-_SOURCES_SQL = """
+_DISTINCT_SOURCES = """
 WITH RECURSIVE used(source) AS (
     SELECT MIN(source) FROM leads_lead WHERE org_id = %s AND source > ''
     UNION ALL
     SELECT (SELECT MIN(l.source) FROM leads_lead l WHERE l.org_id = %s AND l.source > u.source)
     FROM used u WHERE u.source IS NOT NULL
 )
-SELECT 's', CAST(NULL AS uuid), source, '', '', '' FROM used WHERE source IS NOT NULL LIMIT %s
 """
+# Both SQL texts below are constants joined to a constant (no input): parameters only.
+_SOURCES_SQL = (
+    _DISTINCT_SOURCES  # noqa: S608
+    + """SELECT 's', CAST(NULL AS uuid), source, '', '', '' FROM used
+WHERE source IS NOT NULL LIMIT %s
+"""
+)
 
 
 #: At most this many distinct sources are tested against a source filter's pattern; an
 #: organization with more is filtered lead by lead (leads.filters.LeadFilterSet).
 SOURCES_TESTED_AT_MOST = 500
 
-# The organization's distinct sources (the loose index scan of _SOURCES_SQL, up to the
+# The organization's distinct sources (the loose index scan of _DISTINCT_SOURCES, up to the
 # limit), each with whether it contains the pattern (UPPER(...) LIKE UPPER(...): exactly
 # what `icontains` runs on each lead).
-_SOURCES_MATCHING_SQL = """
-WITH RECURSIVE used(source) AS (
-    SELECT MIN(source) FROM leads_lead WHERE org_id = %s AND source > ''
-    UNION ALL
-    SELECT (SELECT MIN(l.source) FROM leads_lead l WHERE l.org_id = %s AND l.source > u.source)
-    FROM used u WHERE u.source IS NOT NULL
-)
-SELECT source, UPPER(source) LIKE UPPER(%s) ESCAPE '\\' FROM (
+_SOURCES_MATCHING_SQL = (
+    _DISTINCT_SOURCES  # noqa: S608
+    + """SELECT source, UPPER(source) LIKE UPPER(%s) ESCAPE '\\' FROM (
     SELECT source FROM used WHERE source IS NOT NULL LIMIT %s
 ) distinct_sources
 """
+)
 
 
 def sources_matching(*, org, part: str) -> list[str] | None:
