@@ -20,6 +20,7 @@ from leads.imports.normalise import check_mapping, importable_fields
 from leads.imports.selectors import (
     import_job_error_summary,
     import_job_failed_rows,
+    import_job_health,
     import_job_queryset,
 )
 from leads.imports.services import import_job_create
@@ -104,6 +105,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     )
     health = serializers.ChoiceField(
         choices=["ok", "retrying", "stalled"],
+        source="current_health",
         read_only=True,
         help_text=(
             "`retrying`: the last attempt met a database error and is retried with backoff; "
@@ -170,6 +172,7 @@ def _job_payload(job: ImportJob, membership) -> dict:
     summary = import_job_error_summary(job=job, membership=membership)
     for name, value in summary.items():
         setattr(job, name, value)
+    job.current_health = import_job_health(job=job)
     return ImportJobSerializer(job).data
 
 

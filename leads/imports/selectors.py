@@ -4,6 +4,7 @@ import itertools
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.db import connection, transaction
 
 from common.models import Membership
 from leads.imports.models import ImportIssue, ImportJob, IssueKind
@@ -13,6 +14,31 @@ def import_job_queryset(*, membership: Membership):
     """Jobs the member may see: an admin every job of the organization, a user their own."""
     jobs = ImportJob.objects.for_org(membership.org)
     return jobs if membership.is_admin else jobs.filter(created_by_id=membership.user_id)
+
+
+def import_job_health(*, job: ImportJob) -> str:
+    """`job.health`, except that a job whose row is held by a chunk being committed is not
+    `stalled`, however old its heartbeat: the heartbeat thread skips a held row and the
+    chunk writes the heartbeat as it commits (the sweep leaves such a job alone too)."""
+    health = job.health
+    if health == "stalled" and _held_by_a_writer(job):
+        return "retrying" if job.retries else "ok"
+    return health
+
+
+def _held_by_a_writer(job: ImportJob) -> bool:
+    if not connection.features.has_select_for_update_skip_locked:
+        return False  # SQLite: one writer at a time, and no sweep thread to inform
+    # NO KEY UPDATE conflicts with a chunk's lock on the row, not with the key-share locks
+    # that its new issue rows take; SKIP LOCKED answers at once instead of waiting.
+    with transaction.atomic():
+        free = (
+            ImportJob.objects.for_org(job.org_id)
+            .filter(pk=job.pk)
+            .select_for_update(skip_locked=True, no_key=True, of=("self",))
+            .values_list("pk", flat=True)
+        )
+        return not list(free)
 
 
 def import_job_issues(*, job: ImportJob, kind: str, limit: int | None = None) -> list[ImportIssue]:

@@ -183,10 +183,11 @@ def test_a_running_import_gives_its_slot_to_another_organization(org, other_org,
 
 @pytest.mark.django_db(transaction=True)
 def test_a_chunk_slower_than_the_stall_limit_is_not_taken_for_a_dead_worker(
-    org, settings, monkeypatch
+    org, admin_client, settings, monkeypatch
 ):
     """While a chunk commits, its transaction holds the job's row: the heartbeat thread
-    must not wait for it (it would look dead) and the sweep must leave the job alone."""
+    must not wait for it (it would look dead), the sweep must leave the job alone, and the
+    job's answer must not say `stalled`."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks with SKIP LOCKED: PostgreSQL")
     settings.IMPORT_STALL_SECONDS = 30
@@ -215,11 +216,13 @@ def test_a_chunk_slower_than_the_stall_limit_is_not_taken_for_a_dead_worker(
         healing.Heartbeat(job)._touch()  # skips the locked row at once
         assert time.monotonic() - started < 2
         assert healing.import_jobs_heal()["stalled"] == 0
+        assert admin_client.get(f"{UPLOAD_URL}{job.pk}/").json()["health"] == "ok"
     finally:
         release.set()
         chunk.join(30)
     job.refresh_from_db()
     assert (job.status, job.claim) == ("running", "delivery-1")
+    assert admin_client.get(f"{UPLOAD_URL}{job.pk}/").json()["health"] == "stalled"
 
     # Once the chunk's transaction is gone and the heartbeat stays silent, the job is stalled.
     assert healing.import_jobs_heal()["stalled"] == 1
