@@ -10,10 +10,11 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
+from leads.imports.services import import_job_run
 from leads.models import Lead, LeadTally
 from tests.capture.factories import ApiKeyFactory
 from tests.factories import LeadFactory, MembershipFactory, TagFactory, UserFactory
@@ -237,6 +238,85 @@ def test_concurrent_writes_keep_the_tallies(org):
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert_tallies_match(org)
+
+
+TALLY_UPSERT = """
+    INSERT INTO leads_leadtally (id, org_id, kind, subject, status, shard, n)
+    SELECT gen_random_uuid(), %s, 'all', %s, status, shard, 0
+    FROM unnest(%s::text[]) AS status, generate_series(0, 7) AS shard
+    ON CONFLICT (org_id, kind, subject, status, shard) DO UPDATE SET n = leads_leadtally.n
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_import_chunk_waits_for_an_edited_lead_before_it_takes_any_tally_row(
+    admin_client, org, monkeypatch
+):
+    """A lead edit holds its lead, then its triggers write the organization's tally rows.
+    An import chunk that updates the same lead must wait for that lead while holding no
+    tally row, or each would wait for the other: a deadlock that PostgreSQL ends by
+    failing one of them. The edit here writes every shard's row the chunk could take."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent PostgreSQL transactions")
+    monkeypatch.setattr("outbox.services._publish_after_commit", lambda message_id: None)
+    lead = LeadFactory(org=org, email="taken@example.com")
+    rows = [["first_name", "last_name", "email", "city"]]
+    rows += [["Taken", "Lead", "taken@example.com", "Oslo"]]
+    rows += [["New", str(n), f"new{n}@example.com", "Rome"] for n in range(3)]
+    job = upload(admin_client, csv_bytes(rows), on_duplicate="update")
+    edit_holds_lead, chunk_waits = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def edit():
+        try:
+            with transaction.atomic():
+                Lead.objects.for_org(org).select_for_update().get(pk=lead.pk)
+                edit_holds_lead.set()
+                assert chunk_waits.wait(20), "the import never waited for the lead"
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '5s'")
+                    statuses = ["assigned", "in process", "recycled", "closed", "converted"]
+                    cursor.execute(TALLY_UPSERT, [org.pk, LeadTally.EVERYONE, statuses])
+                Lead.objects.for_org(org).filter(pk=lead.pk).update(status="in process")
+            outcome["edit"] = "committed"
+        except OperationalError as error:
+            outcome["edit"] = str(error)
+        finally:
+            connection.close()
+
+    def run_import():
+        try:
+            outcome["job"] = import_job_run(job_id=job["id"])
+        except DatabaseError as error:  # a deadlock fails the chunk
+            outcome["import"] = str(error)
+        finally:
+            connection.close()
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    assert edit_holds_lead.wait(10)
+    importer = threading.Thread(target=run_import)
+    importer.start()
+    deadline = time.monotonic() + 20
+    with connection.cursor() as cursor:
+        while not chunk_waits.is_set() and time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                chunk_waits.set()
+            else:
+                time.sleep(0.05)
+    editor.join(30)
+    importer.join(30)
+    assert outcome.get("edit") == "committed" and "job" in outcome, outcome
+    done = outcome["job"]
+    assert (done.status, done.imported_count, done.updated_count) == ("success", 3, 1)
+    lead.refresh_from_db()
+    assert (lead.status, lead.city) == ("in process", "Oslo")
     assert_tallies_match(org)
 
 
