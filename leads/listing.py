@@ -213,6 +213,101 @@ def capped_counts(*groups) -> list[tuple[int, bool]]:
     ]
 
 
+#: Filters whose candidates PostgreSQL reads row by row whatever the plan (a trigram match
+#: is rechecked on the lead's row): their lists are counted and paged from one read of the
+#: matching rows (`counted_lists`). Other counts are answered from indexes alone.
+ROW_CHECKED_FILTERS = frozenset({"q", "name", "title", "city", "email"})
+
+
+@dataclass(frozen=True)
+class CountedList:
+    count: int
+    exact: bool
+    #: The page's ids in order, read with the count; None when the count is not exact (the
+    #: rows read are then not all the list's) or no page was asked for.
+    page_ids: list | None
+
+
+@dataclass(frozen=True)
+class PageWanted:
+    position: list | None  # a cursor's position in this list, or None for `offset`
+    offset: int
+    limit: int
+
+
+def counted_lists(groups, *, ordering: str, pages: list) -> list[CountedList]:
+    """For each group of disjoint querysets (one list, as `capped_counts` takes them), its
+    capped count and, when that count is exact, the ids of the page `pages[n]` (a
+    PageWanted, or None), all in one statement.
+
+    Each list's matching rows are read once, with their sort value, up to
+    COUNT_EXACT_LIMIT + 1 of them (`WITH matched_n AS (...)`); the count and the page are
+    both taken from them. When the count is exact every match was read, so the page is the
+    one the list's own query would give; otherwise the caller reads the page itself. This
+    halves the work of a filter whose every candidate is checked on its row: its count and
+    its page would otherwise read the same candidates twice."""
+    field = ordering.lstrip("-")
+    descending = ordering.startswith("-")
+    direction = "DESC" if descending else "ASC"
+    ctes, selects, params, select_params = [], [], [], []
+    for n, parts in enumerate(groups):
+        keyed = [
+            part.order_by().annotate(list_k=sort_key(field)).values_list("pk", "list_k")
+            for part in parts
+        ]
+        first, *others = keyed
+        combined = (first.union(*others, all=True) if others else first)[: COUNT_EXACT_LIMIT + 1]
+        try:
+            sql, part_params = compiled(combined)
+        except EmptyResultSet:  # a filter that cannot match (`pk__in=[]`): nothing to read
+            continue
+        ctes.append(f"matched_{n} (id, list_k) AS ({sql})")
+        params.extend(part_params)
+        # Typed NULLs: the columns of UNION ALL take their types from every branch.
+        selects.append(f"SELECT {n}, CAST(NULL AS uuid), (SELECT COUNT(*) FROM matched_{n})")  # noqa: S608 - numbers only
+        wanted = pages[n]
+        if wanted is None:
+            continue
+        where = ""
+        if wanted.position is not None:
+            value, pk = wanted.position
+            target = Lead._meta.get_field(field)
+            value_sql = "CAST(%s AS NUMERIC)" if field == "opportunity_amount" else "%s"
+            where = f"WHERE (list_k, id) {'<' if descending else '>'} ({value_sql}, %s)"
+            select_params += [
+                target.get_db_prep_value(value, connection),
+                Lead._meta.pk.get_db_prep_value(pk, connection),
+            ]
+        offset = 0 if wanted.position is not None else wanted.offset
+        selects.append(
+            f"SELECT * FROM (SELECT {n}, id, CAST(NULL AS bigint) FROM matched_{n} {where} "  # noqa: S608
+            f"ORDER BY list_k {direction}, id {direction} LIMIT %s OFFSET %s) page_{n}"
+        )
+        select_params += [wanted.limit, offset]
+    counts: dict[int, int] = dict.fromkeys(range(len(groups)), 0)
+    ids: dict[int, list] = {n: [] for n, wanted in enumerate(pages) if wanted is not None}
+    if ctes:
+        statement = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*params, *select_params])
+            for n, pk, counted in cursor.fetchall():
+                if pk is None:
+                    counts[n] = counted
+                else:
+                    ids[n].append(pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk))
+    results = []
+    for n in range(len(groups)):
+        exact = counts[n] <= COUNT_EXACT_LIMIT
+        results.append(
+            CountedList(
+                count=counts[n] if exact else COUNT_EXACT_LIMIT,
+                exact=exact,
+                page_ids=ids[n] if exact and n in ids else None,
+            )
+        )
+    return results
+
+
 def compiled(queryset: QuerySet) -> tuple[str, tuple]:
     """The SQL and parameters of a queryset, for a statement that combines several.
     Organization-owned querysets must be scoped, as when they run themselves."""

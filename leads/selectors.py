@@ -20,7 +20,17 @@ from accounts.models import Contact
 from accounts.selectors import contacts_visible_to
 from common.models import Membership, Organization, Tag, Team, User, active_member
 from leads.choices import OPEN_STATUSES, LeadSource, LeadStatus
-from leads.listing import Cursor, after, capped_counts, ordered, position_of, union_all
+from leads.listing import (
+    ROW_CHECKED_FILTERS,
+    Cursor,
+    PageWanted,
+    after,
+    capped_counts,
+    counted_lists,
+    ordered,
+    position_of,
+    union_all,
+)
 from leads.models import Attachment, Comment, Lead, LeadTally, TallyKind
 
 #: Upper bound of each picker catalogue in the list response (contacts, users, tags, sources).
@@ -133,36 +143,54 @@ def lead_list(
     # The open list by its statuses (not "neither closed nor converted"): the trigram
     # indexes of open leads are partial on that list.
     is_open, is_closed = Q(status__in=OPEN_STATUSES), Q(status=LeadStatus.CLOSED)
-    tallied = tallied_counts(membership=membership, filters=filters or {})
+    visible = leads_visible_to(membership=membership, queryset=filtered)
+    lists = [visible.filter(is_open), visible.filter(is_closed)]
+    positions = [cursor.open, cursor.closed] if cursor else [None, None]
+    # A list a cursor has finished gets no page; neither list does with `limit=0`.
+    wanted = [
+        PageWanted(position=position, offset=offset, limit=limit)
+        if limit and (cursor is None or position is not None)
+        else None
+        for position in positions
+    ]
+    page_ids: list = [None, None]
+    filters = filters or {}
+    tallied = tallied_counts(membership=membership, filters=filters)
     if tallied is not None:
-        open_count, closed_count = tallied
-        open_exact = closed_exact = True
+        counts = [(tallied[0], True), (tallied[1], True)]
     else:
         parts = visible_parts(membership=membership, queryset=filtered)
-        (open_count, open_exact), (closed_count, closed_exact) = capped_counts(
+        groups = [
             [part.filter(is_open) for part in parts],
             [part.filter(is_closed) for part in parts],
-        )
-    visible = leads_visible_to(membership=membership, queryset=filtered)
-    open_all, closed_all = visible.filter(is_open), visible.filter(is_closed)
+        ]
+        if ROW_CHECKED_FILTERS.intersection(filters):
+            listed = counted_lists(groups, ordering=ordering, pages=wanted)
+            counts = [(each.count, each.exact) for each in listed]
+            page_ids = [each.page_ids for each in listed]
+        else:
+            counts = capped_counts(*groups)
 
-    def page(queryset, position, started):
-        if not limit or not started:
+    def page(n):
+        if wanted[n] is None:
             return None
-        queryset = ordered(queryset, ordering)
-        if position is not None:
-            return after(queryset, ordering, position)[:limit]
+        if page_ids[n] is not None:  # read with the count: the rows of those ids
+            return lists[n].filter(pk__in=page_ids[n])
+        queryset = ordered(lists[n], ordering)
+        if positions[n] is not None:
+            return after(queryset, ordering, positions[n])[:limit]
         return queryset[offset : offset + limit]
 
-    pages = [
-        page(open_all, cursor and cursor.open, cursor is None or cursor.open is not None),
-        page(closed_all, cursor and cursor.closed, cursor is None or cursor.closed is not None),
-    ]
     # Both pages in one statement; each keeps its order, and the status tells them apart.
-    both = union_all([p for p in pages if p is not None])
+    both = union_all([p for p in (page(0), page(1)) if p is not None])
     rows = list(Lead.objects.raw(*both)) if both else []
     open_leads = [lead for lead in rows if lead.status != LeadStatus.CLOSED]
     closed_leads = [lead for lead in rows if lead.status == LeadStatus.CLOSED]
+    for leads, ids in zip((open_leads, closed_leads), page_ids, strict=True):
+        if ids is not None:
+            order = {pk: n for n, pk in enumerate(ids)}
+            leads.sort(key=lambda lead: order[lead.pk])
+    (open_count, open_exact), (closed_count, closed_exact) = counts
     _attach_links(rows)
     catalogues = _catalogues(membership=membership)
     return LeadListPage(

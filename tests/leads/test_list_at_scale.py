@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads import listing
+from leads import listing, selectors
 from leads.models import Lead
 from tests.conftest import client_for
 from tests.factories import LeadFactory, TagFactory
@@ -132,6 +132,51 @@ def test_counts_beyond_the_exact_limit_are_flagged_as_lower_bounds(admin_client,
     body = admin_client.get("/api/leads/").json()
     counts = (body["open_leads_count"], body["closed_leads_count"], body["counts_exact"])
     assert counts == (7, 2, True)
+
+
+@pytest.mark.parametrize("ordering", listing.ORDERINGS)
+@pytest.mark.parametrize("role", ["admin", "user"])
+@pytest.mark.parametrize("exact_limit", [100, 5])
+def test_a_row_checked_filter_pages_with_its_count_as_the_lists_own_query(
+    org, admin_membership, user_membership, monkeypatch, ordering, role, exact_limit
+):
+    """A substring filter's pages are read with its count (one read of the matching rows)
+    while the count is exact, else by the list's own query: every page, by cursor and by
+    offset, and the counts, are those of the list's own query."""
+    monkeypatch.setattr(listing, "COUNT_EXACT_LIMIT", exact_limit)
+    membership = admin_membership if role == "admin" else user_membership
+    user = user_membership.user
+    same_instant = timezone.now() - datetime.timedelta(days=1)
+    for n in range(16):
+        lead = LeadFactory(
+            org=org,
+            city="Oslo" if n % 5 else "Bergen",
+            first_name=["Ann", "Bob", "ann"][n % 3],
+            status="closed" if n % 4 == 0 else "assigned",
+            opportunity_amount=None if n % 3 == 0 else n % 2 * 100,
+            created_by=user if n % 2 else None,
+        )
+        if n % 3 == 1:
+            lead.assigned_to.add(user)
+        if n % 2:
+            Lead.objects.for_org(org).filter(pk=lead.pk).update(created_on=same_instant)
+    client = client_for(membership)
+    url = f"/api/leads/?city=osl&ordering={ordering}"
+
+    def everything():
+        walked = _walk(client, url, limit=3)[:2]
+        body = client.get(f"{url}&limit=4&offset=2").json()
+        by_offset = [[lead["id"] for lead in body[key]] for key in ("open_leads", "closed_leads")]
+        counts = [body[key] for key in ("open_leads_count", "closed_leads_count", "counts_exact")]
+        return walked, by_offset, counts
+
+    read_with_counts = everything()
+    monkeypatch.setattr(selectors, "ROW_CHECKED_FILTERS", frozenset())
+    own_query = everything()
+    assert read_with_counts == own_query
+    (open_ids, closed_ids), _by_offset, counts = own_query
+    assert open_ids and closed_ids
+    assert counts[2] is (exact_limit == 100)
 
 
 def test_search_finds_name_email_phone_account_and_title(admin_client, org, other_org):
