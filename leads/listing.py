@@ -243,69 +243,75 @@ def counted_lists(groups, *, ordering: str, pages: list) -> list[CountedList]:
     Each list's matching rows are read once, with their sort value, up to
     COUNT_EXACT_LIMIT + 1 of them (`WITH matched_n AS (...)`); the count and the page are
     both taken from them. When the count is exact every match was read, so the page is the
-    one the list's own query would give; otherwise the caller reads the page itself. This
-    halves the work of a filter whose every candidate is checked on its row: its count and
-    its page would otherwise read the same candidates twice."""
-    field = ordering.lstrip("-")
-    descending = ordering.startswith("-")
-    direction = "DESC" if descending else "ASC"
+    one the list's own query would give; otherwise the caller reads the page itself. A
+    filter whose every candidate is checked on its row then reads its candidates once
+    instead of twice (once for the count, once for the page)."""
     ctes, selects, params, select_params = [], [], [], []
     for n, parts in enumerate(groups):
-        keyed = [
-            part.order_by().annotate(list_k=sort_key(field)).values_list("pk", "list_k")
-            for part in parts
-        ]
-        first, *others = keyed
-        combined = (first.union(*others, all=True) if others else first)[: COUNT_EXACT_LIMIT + 1]
         try:
-            sql, part_params = compiled(combined)
+            sql, part_params = compiled(_matched(parts, ordering))
         except EmptyResultSet:  # a filter that cannot match (`pk__in=[]`): nothing to read
             continue
         ctes.append(f"matched_{n} (id, list_k) AS ({sql})")
         params.extend(part_params)
         # Typed NULLs: the columns of UNION ALL take their types from every branch.
         selects.append(f"SELECT {n}, CAST(NULL AS uuid), (SELECT COUNT(*) FROM matched_{n})")  # noqa: S608 - numbers only
-        wanted = pages[n]
-        if wanted is None:
-            continue
-        where = ""
-        if wanted.position is not None:
-            value, pk = wanted.position
-            target = Lead._meta.get_field(field)
-            value_sql = "CAST(%s AS NUMERIC)" if field == "opportunity_amount" else "%s"
-            where = f"WHERE (list_k, id) {'<' if descending else '>'} ({value_sql}, %s)"
-            select_params += [
-                target.get_db_prep_value(value, connection),
-                Lead._meta.pk.get_db_prep_value(pk, connection),
-            ]
-        offset = 0 if wanted.position is not None else wanted.offset
-        selects.append(
-            f"SELECT * FROM (SELECT {n}, id, CAST(NULL AS bigint) FROM matched_{n} {where} "  # noqa: S608
-            f"ORDER BY list_k {direction}, id {direction} LIMIT %s OFFSET %s) page_{n}"
-        )
-        select_params += [wanted.limit, offset]
+        if pages[n] is not None:
+            page_sql, page_params = _page_of_matched(n, pages[n], ordering)
+            selects.append(page_sql)
+            select_params.extend(page_params)
     counts: dict[int, int] = dict.fromkeys(range(len(groups)), 0)
     ids: dict[int, list] = {n: [] for n, wanted in enumerate(pages) if wanted is not None}
     if ctes:
-        statement = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
         with connection.cursor() as cursor:
-            cursor.execute(statement, [*params, *select_params])
+            cursor.execute(
+                f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}",
+                [*params, *select_params],
+            )
             for n, pk, counted in cursor.fetchall():
                 if pk is None:
                     counts[n] = counted
                 else:
                     ids[n].append(pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk))
-    results = []
-    for n in range(len(groups)):
-        exact = counts[n] <= COUNT_EXACT_LIMIT
-        results.append(
-            CountedList(
-                count=counts[n] if exact else COUNT_EXACT_LIMIT,
-                exact=exact,
-                page_ids=ids[n] if exact and n in ids else None,
-            )
-        )
-    return results
+    return [
+        CountedList(count=counts[n], exact=True, page_ids=ids.get(n))
+        if counts[n] <= COUNT_EXACT_LIMIT
+        else CountedList(count=COUNT_EXACT_LIMIT, exact=False, page_ids=None)
+        for n in range(len(groups))
+    ]
+
+
+def _matched(parts, ordering: str) -> QuerySet:
+    """The (id, sort value) of up to COUNT_EXACT_LIMIT + 1 rows of the parts' union."""
+    key = sort_key(ordering.lstrip("-"))
+    first, *others = [
+        part.order_by().annotate(list_k=key).values_list("pk", "list_k") for part in parts
+    ]
+    combined = first.union(*others, all=True) if others else first
+    return combined[: COUNT_EXACT_LIMIT + 1]
+
+
+def _page_of_matched(n: int, wanted: PageWanted, ordering: str) -> tuple[str, list]:
+    """The ids of one page of `matched_n`, in the list's order: after the cursor's
+    position (as `after` compares it), or from the offset."""
+    field = ordering.lstrip("-")
+    direction = "DESC" if ordering.startswith("-") else "ASC"
+    where, params = "", []
+    if wanted.position is not None:
+        value, pk = wanted.position
+        value_sql = "CAST(%s AS NUMERIC)" if field == "opportunity_amount" else "%s"
+        operator = "<" if direction == "DESC" else ">"
+        where = f"WHERE (list_k, id) {operator} ({value_sql}, %s)"
+        params = [
+            Lead._meta.get_field(field).get_db_prep_value(value, connection),
+            Lead._meta.pk.get_db_prep_value(pk, connection),
+        ]
+    offset = 0 if wanted.position is not None else wanted.offset
+    sql = (
+        f"SELECT * FROM (SELECT {n}, id, CAST(NULL AS bigint) FROM matched_{n} {where} "  # noqa: S608 - compiled pieces
+        f"ORDER BY list_k {direction}, id {direction} LIMIT %s OFFSET %s) page_{n}"
+    )
+    return sql, [*params, wanted.limit, offset]
 
 
 def compiled(queryset: QuerySet) -> tuple[str, tuple]:
