@@ -180,10 +180,13 @@ def test_a_row_checked_filter_pages_with_its_count_as_the_lists_own_query(
 
 
 def test_search_finds_name_email_phone_account_and_title(admin_client, org, other_org):
-    LeadFactory(org=org, first_name="Zelda", email="z@acme.example", title="CTO")
-    LeadFactory(org=org, account_name="Globex Corp", phone="+14155550199")
-    LeadFactory(org=org, first_name="Other")
-    LeadFactory(org=other_org, first_name="Zelda")
+    # Names set here: a random one ("Hector") would match "cto" too.
+    LeadFactory(org=org, first_name="Zelda", last_name="Z", email="z@acme.example", title="CTO")
+    LeadFactory(
+        org=org, first_name="G", last_name="G", account_name="Globex Corp", phone="+14155550199"
+    )
+    LeadFactory(org=org, first_name="Other", last_name="O")
+    LeadFactory(org=other_org, first_name="Zelda", last_name="Z")
 
     def found(term):
         body = admin_client.get(f"/api/leads/?q={term}").json()
