@@ -139,7 +139,8 @@ def lead_list(
 
     `filters` are the list filters (name: value) that narrowed `filtered`: when a tally
     answers them (see `tallied_counts`), the totals are exact at any size; otherwise they
-    are counted, exact up to COUNT_EXACT_LIMIT."""
+    are counted, exact up to COUNT_EXACT_LIMIT, and a substring filter's pages come from
+    the same read as its counts (`leads.listing.counted_lists`)."""
     # The open list by its statuses (not "neither closed nor converted"): the trigram
     # indexes of open leads are partial on that list.
     is_open, is_closed = Q(status__in=OPEN_STATUSES), Q(status=LeadStatus.CLOSED)
