@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
 
 from leads.models import Lead
@@ -215,7 +216,8 @@ def capped_counts(*groups) -> list[tuple[int, bool]]:
 
 #: Filters whose candidates PostgreSQL reads row by row whatever the plan (a trigram match
 #: is rechecked on the lead's row): their lists are counted and paged from one read of the
-#: matching rows (`counted_lists`). Other counts are answered from indexes alone.
+#: matching rows (`counted_lists`). The other filters' counts read no more than they must
+#: (an index alone, for most), so they keep `capped_counts`.
 ROW_CHECKED_FILTERS = frozenset({"q", "name", "title", "city", "email"})
 
 
@@ -223,9 +225,14 @@ ROW_CHECKED_FILTERS = frozenset({"q", "name", "title", "city", "email"})
 class CountedList:
     count: int
     exact: bool
-    #: The page's ids in order, read with the count; None when the count is not exact (the
-    #: rows read are then not all the list's) or no page was asked for.
-    page_ids: list | None
+    #: The page's positions ([sort value, id]) in order, read with the count; None when
+    #: the count is not exact (the rows read are then not all the list's) or no page was
+    #: asked for.
+    page: list | None
+
+    @property
+    def page_ids(self) -> list | None:
+        return None if self.page is None else [pk for _value, pk in self.page]
 
 
 @dataclass(frozen=True)
@@ -255,30 +262,52 @@ def counted_lists(groups, *, ordering: str, pages: list) -> list[CountedList]:
         ctes.append(f"matched_{n} (id, list_k) AS ({sql})")
         params.extend(part_params)
         # Typed NULLs: the columns of UNION ALL take their types from every branch.
-        selects.append(f"SELECT {n}, CAST(NULL AS uuid), (SELECT COUNT(*) FROM matched_{n})")  # noqa: S608 - numbers only
+        selects.append(
+            f"SELECT {n}, CAST(NULL AS uuid), (SELECT COUNT(*) FROM matched_{n}), "  # noqa: S608 - numbers only
+            f"(SELECT list_k FROM matched_{n} WHERE 1 = 0)"
+        )
         if pages[n] is not None:
             page_sql, page_params = _page_of_matched(n, pages[n], ordering)
             selects.append(page_sql)
             select_params.extend(page_params)
     counts: dict[int, int] = dict.fromkeys(range(len(groups)), 0)
-    ids: dict[int, list] = {n: [] for n, wanted in enumerate(pages) if wanted is not None}
+    positions: dict[int, list] = {n: [] for n, wanted in enumerate(pages) if wanted is not None}
+    sort_value = _sort_value_from_db(ordering)
     if ctes:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}",
                 [*params, *select_params],
             )
-            for n, pk, counted in cursor.fetchall():
+            for n, pk, counted, value in cursor.fetchall():
                 if pk is None:
                     counts[n] = counted
                 else:
-                    ids[n].append(pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk))
+                    pk = pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk)
+                    positions[n].append([sort_value(value), pk])
     return [
-        CountedList(count=counts[n], exact=True, page_ids=ids.get(n))
+        CountedList(count=counts[n], exact=True, page=positions.get(n))
         if counts[n] <= COUNT_EXACT_LIMIT
-        else CountedList(count=COUNT_EXACT_LIMIT, exact=False, page_ids=None)
+        else CountedList(count=COUNT_EXACT_LIMIT, exact=False, page=None)
         for n in range(len(groups))
     ]
+
+
+def _sort_value_from_db(ordering: str):
+    """The function that turns a sort value read by raw SQL into the Python value a
+    model's field holds (SQLite answers text for a time, a float for an amount)."""
+    field = Lead._meta.get_field(ordering.lstrip("-"))
+    column = Col(Lead._meta.db_table, field)
+    converters = [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]
+
+    def convert(value):
+        for converter in converters:
+            value = converter(value, column, connection)
+        if field.name == "opportunity_amount":
+            value = Decimal(value)  # the NO_AMOUNT stand-in is no stored value
+        return value
+
+    return convert
 
 
 def _matched(parts, ordering: str) -> QuerySet:
@@ -308,7 +337,7 @@ def _page_of_matched(n: int, wanted: PageWanted, ordering: str) -> tuple[str, li
         ]
     offset = 0 if wanted.position is not None else wanted.offset
     sql = (
-        f"SELECT * FROM (SELECT {n}, id, CAST(NULL AS bigint) FROM matched_{n} {where} "  # noqa: S608 - compiled pieces
+        f"SELECT * FROM (SELECT {n}, id, CAST(NULL AS bigint), list_k FROM matched_{n} {where} "  # noqa: S608 - compiled pieces
         f"ORDER BY list_k {direction}, id {direction} LIMIT %s OFFSET %s) page_{n}"
     )
     return sql, [*params, wanted.limit, offset]

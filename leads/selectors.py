@@ -154,7 +154,7 @@ def lead_list(
         else None
         for position in positions
     ]
-    page_ids: list = [None, None]
+    read_with_counts: list = [None, None]  # a page's positions, read with its count
     filters = filters or {}
     tallied = tallied_counts(membership=membership, filters=filters)
     if tallied is not None:
@@ -168,29 +168,34 @@ def lead_list(
         if ROW_CHECKED_FILTERS.intersection(filters):
             listed = counted_lists(groups, ordering=ordering, pages=wanted)
             counts = [(each.count, each.exact) for each in listed]
-            page_ids = [each.page_ids for each in listed]
+            read_with_counts = [each.page for each in listed]
         else:
             counts = capped_counts(*groups)
 
     def page(n):
         if wanted[n] is None:
             return None
-        if page_ids[n] is not None:  # read with the count: the rows of those ids
-            return lists[n].filter(pk__in=page_ids[n])
+        if read_with_counts[n] is not None:  # the rows of the ids read with the count
+            return lists[n].filter(pk__in=[pk for _value, pk in read_with_counts[n]])
         queryset = ordered(lists[n], ordering)
         if positions[n] is not None:
             return after(queryset, ordering, positions[n])[:limit]
         return queryset[offset : offset + limit]
 
-    # Both pages in one statement; each keeps its order, and the status tells them apart.
-    both = union_all([p for p in (page(0), page(1)) if p is not None])
-    rows = list(Lead.objects.raw(*both)) if both else []
-    open_leads = [lead for lead in rows if lead.status != LeadStatus.CLOSED]
-    closed_leads = [lead for lead in rows if lead.status == LeadStatus.CLOSED]
-    for leads, ids in zip((open_leads, closed_leads), page_ids, strict=True):
-        if ids is not None:
-            order = {pk: n for n, pk in enumerate(ids)}
-            leads.sort(key=lambda lead: order[lead.pk])
+    pages = _read_pages([page(0), page(1)])
+    for n, positions_read in enumerate(read_with_counts):
+        if positions_read is None:
+            continue
+        order = {pk: index for index, (_value, pk) in enumerate(positions_read)}
+        if {lead.pk for lead in pages[n]} == set(order):
+            pages[n].sort(key=lambda lead: order[lead.pk])
+        else:
+            # A lead of the page changed list or stopped matching since its count was read:
+            # the page is read again by the list's own query (the counts stand).
+            read_with_counts[n] = None
+            pages[n] = _read_pages([page(n) if k == n else None for k in (0, 1)])[n]
+    open_leads, closed_leads = pages
+    rows = open_leads + closed_leads
     (open_count, open_exact), (closed_count, closed_exact) = counts
     _attach_links(rows)
     catalogues = _catalogues(membership=membership)
@@ -200,7 +205,7 @@ def lead_list(
         open_leads_count=open_count,
         closed_leads_count=closed_count,
         counts_exact=open_exact and closed_exact,
-        next_cursor=_next_cursor(open_leads, closed_leads, limit, ordering),
+        next_cursor=_next_cursor(pages, read_with_counts, limit, ordering),
         contacts=catalogues["contacts"],
         users=catalogues["users"],
         source_list=[*LeadSource.values, *catalogues["sources"]],
@@ -329,13 +334,28 @@ def tallied_counts(*, membership: Membership, filters: dict) -> tuple[int, int] 
     return sum(totals.values()), closed
 
 
-def _next_cursor(open_leads, closed_leads, limit, ordering) -> str | None:
-    """A full page may have more behind it; a short one ended its list."""
+def _read_pages(queries: list) -> list[list[Lead]]:
+    """The open and the closed page (each a queryset or None) in one statement; each keeps
+    its order, and the status tells them apart."""
+    both = union_all([query for query in queries if query is not None])
+    rows = list(Lead.objects.raw(*both)) if both else []
+    return [
+        [lead for lead in rows if lead.status != LeadStatus.CLOSED],
+        [lead for lead in rows if lead.status == LeadStatus.CLOSED],
+    ]
+
+
+def _next_cursor(pages, read_with_counts, limit, ordering) -> str | None:
+    """A full page may have more behind it; a short one ended its list. A page read with
+    its count goes on from the position read then: a lead whose sort value changed since
+    cannot make the next page skip the leads in between."""
     if not limit:
         return None
     positions = [
-        position_of(leads[-1], ordering) if len(leads) == limit else None
-        for leads in (open_leads, closed_leads)
+        (read[-1] if read is not None else position_of(leads[-1], ordering))
+        if len(leads) == limit
+        else None
+        for leads, read in zip(pages, read_with_counts, strict=True)
     ]
     if positions == [None, None]:
         return None

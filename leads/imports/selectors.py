@@ -1,10 +1,11 @@
 """Reads on import jobs."""
 
+import copy
 import itertools
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from common.models import Membership
 from leads.imports.models import ImportIssue, ImportJob, IssueKind
@@ -19,26 +20,26 @@ def import_job_queryset(*, membership: Membership):
 def import_job_health(*, job: ImportJob) -> str:
     """`job.health`, except that a job whose row is held by a chunk being committed is not
     `stalled`, however old its heartbeat: the heartbeat thread skips a held row and the
-    chunk writes the heartbeat as it commits (the sweep leaves such a job alone too)."""
-    health = job.health
-    if health == "stalled" and _held_by_a_writer(job):
+    chunk writes the heartbeat as it commits (the sweep leaves such a job alone too).
+    A job that looks stalled is read again, and its health taken from that read."""
+    if job.health != "stalled" or not connection.features.has_select_for_update_skip_locked:
+        return job.health  # SQLite: one writer at a time, and no sweep thread to inform
+    # FOR SHARE conflicts with a chunk's lock on the row, not with another answer's probe
+    # nor with the key-share locks its new issue rows take; SKIP LOCKED never waits.
+    with connection.cursor() as cursor:
+        cursor.execute(_PROBE_SQL, [job.pk, job.org_id])
+        row = cursor.fetchone()
+    if row is None:  # held by a chunk being committed: its worker is alive
         return "retrying" if job.retries else "ok"
-    return health
+    fresh = copy.copy(job)
+    fresh.status, fresh.claim, fresh.heartbeat_at, fresh.retries = row
+    return fresh.health
 
 
-def _held_by_a_writer(job: ImportJob) -> bool:
-    if not connection.features.has_select_for_update_skip_locked:
-        return False  # SQLite: one writer at a time, and no sweep thread to inform
-    # NO KEY UPDATE conflicts with a chunk's lock on the row, not with the key-share locks
-    # that its new issue rows take; SKIP LOCKED answers at once instead of waiting.
-    with transaction.atomic():
-        free = (
-            ImportJob.objects.for_org(job.org_id)
-            .filter(pk=job.pk)
-            .select_for_update(skip_locked=True, no_key=True, of=("self",))
-            .values_list("pk", flat=True)
-        )
-        return not list(free)
+_PROBE_SQL = (
+    f"SELECT status, claim, heartbeat_at, retries FROM {ImportJob._meta.db_table} "  # noqa: S608 - a model's table name
+    "WHERE id = %s AND org_id = %s FOR SHARE SKIP LOCKED"
+)
 
 
 def import_job_issues(*, job: ImportJob, kind: str, limit: int | None = None) -> list[ImportIssue]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from leads.imports import healing
 from leads.imports.models import ImportJob, ImportStatus
+from leads.imports.selectors import import_job_health
 from leads.imports.services import import_job_run
 from outbox.models import OutboxMessage
 from tests.imports.conftest import UPLOAD_URL, csv_bytes
@@ -228,3 +229,27 @@ def test_a_chunk_slower_than_the_stall_limit_is_not_taken_for_a_dead_worker(
     assert healing.import_jobs_heal()["stalled"] == 1
     job.refresh_from_db()
     assert (job.status, job.claim) == ("queued", "")
+
+
+@pytest.mark.django_db
+def test_a_job_read_just_before_its_chunk_commits_is_not_called_stalled(org, settings):
+    """The answer reads the job, then probes its row: a chunk that commits in between
+    (writing a new heartbeat) leaves the job alive, whatever the first read saw."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks with SKIP LOCKED: PostgreSQL")
+    settings.IMPORT_STALL_SECONDS = 30
+    job = _job_with_file(
+        org,
+        status=ImportStatus.RUNNING,
+        started_at=timezone.now(),
+        claim="delivery-1",
+        heartbeat_at=timezone.now() - timedelta(seconds=31),
+    )
+    read_before = ImportJob.objects.for_org(org).get(pk=job.pk)
+    ImportJob.objects.for_org(org).filter(pk=job.pk).update(heartbeat_at=timezone.now())
+    assert read_before.health == "stalled"
+    assert import_job_health(job=read_before) == "ok"
+    ImportJob.objects.for_org(org).filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=31)
+    )
+    assert import_job_health(job=read_before) == "stalled"

@@ -134,24 +134,16 @@ def test_counts_beyond_the_exact_limit_are_flagged_as_lower_bounds(admin_client,
     assert counts == (7, 2, True)
 
 
-@pytest.mark.parametrize("ordering", listing.ORDERINGS)
-@pytest.mark.parametrize("role", ["admin", "user"])
-@pytest.mark.parametrize("exact_limit", [100, 5])
-def test_a_row_checked_filter_pages_with_its_count_as_the_lists_own_query(
-    org, admin_membership, user_membership, monkeypatch, ordering, role, exact_limit
-):
-    """A substring filter's pages are read with its count (one read of the matching rows)
-    while the count is exact, else by the list's own query: every page, by cursor and by
-    offset, and the counts, are those of the list's own query."""
-    monkeypatch.setattr(listing, "COUNT_EXACT_LIMIT", exact_limit)
-    membership = admin_membership if role == "admin" else user_membership
-    user = user_membership.user
+def _substring_list_leads(org, user):
+    """16 leads in both lists, half of them sharing one creation time, some the USER
+    member's (created or assigned), some without an amount; 13 of them in Oslo."""
     same_instant = timezone.now() - datetime.timedelta(days=1)
     for n in range(16):
         lead = LeadFactory(
             org=org,
             city="Oslo" if n % 5 else "Bergen",
             first_name=["Ann", "Bob", "ann"][n % 3],
+            last_name=["Lee", "Anders", "Moe"][n % 3],
             status="closed" if n % 4 == 0 else "assigned",
             opportunity_amount=None if n % 3 == 0 else n % 2 * 100,
             created_by=user if n % 2 else None,
@@ -160,23 +152,80 @@ def test_a_row_checked_filter_pages_with_its_count_as_the_lists_own_query(
             lead.assigned_to.add(user)
         if n % 2:
             Lead.objects.for_org(org).filter(pk=lead.pk).update(created_on=same_instant)
-    client = client_for(membership)
-    url = f"/api/leads/?city=osl&ordering={ordering}"
 
-    def everything():
+
+@pytest.mark.parametrize("ordering", listing.ORDERINGS)
+@pytest.mark.parametrize("search", ["city=osl", "name=an", "q=an"])
+def test_a_row_checked_filter_pages_with_its_count_as_the_lists_own_query(
+    org, admin_membership, user_membership, monkeypatch, ordering, search
+):
+    """A substring filter's pages are read with its count (one read of the matching rows)
+    while the count is exact, else by the list's own query: every page, by cursor and by
+    offset (one past the end too), and the counts, are those of the list's own query,
+    for both roles, with exact and with capped counts."""
+    _substring_list_leads(org, user_membership.user)
+    url = f"/api/leads/?{search}&ordering={ordering}"
+
+    def everything(client):
         walked = _walk(client, url, limit=3)[:2]
-        body = client.get(f"{url}&limit=4&offset=2").json()
-        by_offset = [[lead["id"] for lead in body[key]] for key in ("open_leads", "closed_leads")]
-        counts = [body[key] for key in ("open_leads_count", "closed_leads_count", "counts_exact")]
-        return walked, by_offset, counts
+        answers = []
+        for page in ("&limit=4&offset=2", "&limit=4&offset=100"):
+            body = client.get(url + page).json()
+            answers.append([body[key] for key in ("open_leads", "closed_leads")])
+            answers.append([body[key] for key in ("open_leads_count", "closed_leads_count")])
+            answers.append(body["counts_exact"])
+        return walked, answers
 
-    read_with_counts = everything()
-    monkeypatch.setattr(selectors, "ROW_CHECKED_FILTERS", frozenset())
-    own_query = everything()
-    assert read_with_counts == own_query
-    (open_ids, closed_ids), _by_offset, counts = own_query
-    assert open_ids and closed_ids
-    assert counts[2] is (exact_limit == 100)
+    for membership in (admin_membership, user_membership):
+        client = client_for(membership)
+        for exact_limit in (100, 5):
+            monkeypatch.setattr(listing, "COUNT_EXACT_LIMIT", exact_limit)
+            monkeypatch.setattr(selectors, "ROW_CHECKED_FILTERS", listing.ROW_CHECKED_FILTERS)
+            with CaptureQueriesContext(connection) as queries:
+                read_with_counts = everything(client)
+            assert any("matched_0" in query["sql"] for query in queries)
+            monkeypatch.setattr(selectors, "ROW_CHECKED_FILTERS", frozenset())
+            with CaptureQueriesContext(connection) as queries:
+                own_query = everything(client)
+            assert not any("matched_0" in query["sql"] for query in queries)
+            assert read_with_counts == own_query, (membership.role, exact_limit)
+            (open_ids, closed_ids), answers = own_query
+            assert open_ids and closed_ids
+            assert answers[2] is (exact_limit == 100)
+
+
+def test_a_page_read_with_its_count_survives_a_change_between_its_two_reads(
+    admin_client, org, monkeypatch
+):
+    """The page's ids and positions are read with its count, its rows a moment later. A
+    lead that leaves the list in between is not missing from a page that looks short (the
+    list's own query reads it again); a lead renamed in between leaves the next page
+    where the first one was read to end, so no lead between is skipped."""
+    names = [f"Name{n:02d}" for n in range(9)]
+    leads = [LeadFactory(org=org, first_name=name, city="Oslo") for name in names]
+    read = selectors.counted_lists
+    change = {}
+
+    def read_then_change(*args, **kwargs):
+        counted = read(*args, **kwargs)
+        if "lead" in change:
+            Lead.objects.for_org(org).filter(pk=change.pop("lead").pk).update(**change.pop("to"))
+        return counted
+
+    monkeypatch.setattr(selectors, "counted_lists", read_then_change)
+    url = "/api/leads/?city=osl&ordering=first_name&limit=3"
+
+    change.update(lead=leads[1], to={"status": "closed"})
+    body = admin_client.get(url).json()
+    assert [lead["first_name"] for lead in body["open_leads"]] == ["Name00", "Name02", "Name03"]
+    assert body["next_cursor"] is not None
+
+    change.update(lead=leads[6], to={"first_name": "Zed"})  # the last of the next page
+    body = admin_client.get(f"{url}&cursor={body['next_cursor']}").json()
+    assert [lead["first_name"] for lead in body["open_leads"]] == ["Name04", "Name05", "Zed"]
+    body = admin_client.get(f"{url}&cursor={body['next_cursor']}").json()
+    # From where Name06 was: Name07 and Name08 come next (Zed, now last, shows again).
+    assert [lead["first_name"] for lead in body["open_leads"]] == ["Name07", "Name08", "Zed"]
 
 
 def test_search_finds_name_email_phone_account_and_title(admin_client, org, other_org):

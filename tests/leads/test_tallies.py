@@ -257,7 +257,8 @@ def test_an_import_chunk_waits_for_an_edited_lead_before_it_takes_any_tally_row(
     """A lead edit holds its lead, then its triggers write the organization's tally rows.
     An import chunk that updates the same lead must wait for that lead while holding no
     tally row, or each would wait for the other: a deadlock that PostgreSQL ends by
-    failing one of them. The edit here writes every shard's row the chunk could take."""
+    failing one of them. The edit here writes every shard of the organization-wide rows,
+    which any write of a lead takes."""
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent PostgreSQL transactions")
     monkeypatch.setattr("outbox.services._publish_after_commit", lambda message_id: None)
