@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from leads.models import AssignmentRule, Lead
 from tests.capture.factories import ApiKeyFactory
+from tests.concurrency import run_in_threads
 from tests.factories import MembershipFactory
 from tests.leads.factories import AssignmentRuleFactory
 
@@ -76,11 +77,7 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_lead(org):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_in_threads(post, [(n,) for n in range(8)])
     assert Lead.objects.for_org(org).count() == 1
     assert sorted(code for code, _ in answers) == [200] * 7 + [201]
     assert len({lead_id for _, lead_id in answers}) == 1

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from changelog.models import Event
 from tests.changelog.factories import EventFactory
+from tests.concurrency import run_in_threads
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,11 +208,7 @@ def test_concurrent_writers_of_one_version_one_wins_the_others_get_412(admin_mem
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(write, [(n,) for n in range(8)])
     assert sorted(statuses) == [200] + [412] * 7
     winner = Event.objects.for_org(org).get(type="lead.updated")
     lead.refresh_from_db()

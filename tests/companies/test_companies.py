@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from companies.models import Company
+from tests.concurrency import run_in_threads
 from tests.conftest import client_for
 from tests.factories import CompanyFactory, LeadFactory, MembershipFactory
 
@@ -248,11 +249,7 @@ def test_concurrent_duplicate_names_make_one_company(org, admin_membership):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=post, args=(name,)) for name in ("Dup", "DUP")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    run_in_threads(post, [("Dup",), ("DUP",)], timeout=20)
 
     assert sorted(codes) == [201, 400]
     assert Company.objects.for_org(org).count() == 1

@@ -38,6 +38,18 @@ def _job_with_file(org, **fields) -> ImportJob:
     return job
 
 
+def _silent_running_job(org, **fields) -> ImportJob:
+    """A running job whose heartbeat is 31 s old (IMPORT_STALL_SECONDS is 30 in these tests)."""
+    return _job_with_file(
+        org,
+        status=ImportStatus.RUNNING,
+        started_at=timezone.now(),
+        claim="delivery-1",
+        heartbeat_at=timezone.now() - timedelta(seconds=31),
+        **fields,
+    )
+
+
 @pytest.mark.django_db
 def test_files_are_removed_after_the_retention_period(org, settings):
     settings.IMPORT_FILE_RETENTION_HOURS = 24
@@ -95,16 +107,7 @@ def test_the_sweep_requeues_a_job_whose_worker_stopped_at_its_checkpoint(
     org, admin_client, settings, monkeypatch
 ):
     settings.IMPORT_STALL_SECONDS = 30
-    job = _job_with_file(
-        org,
-        status=ImportStatus.RUNNING,
-        started_at=timezone.now(),
-        rows_done=3,
-        imported_count=3,
-        claim="delivery-1",
-        worker="celery@gone",
-        heartbeat_at=timezone.now() - timedelta(seconds=31),
-    )
+    job = _silent_running_job(org, rows_done=3, imported_count=3, worker="celery@gone")
     answer = admin_client.get(f"{UPLOAD_URL}{job.pk}/").json()
     assert (answer["status"], answer["health"]) == ("running", "stalled")
 
@@ -193,13 +196,7 @@ def test_a_chunk_slower_than_the_stall_limit_is_not_taken_for_a_dead_worker(
         pytest.skip("row locks with SKIP LOCKED: PostgreSQL")
     settings.IMPORT_STALL_SECONDS = 30
     monkeypatch.setattr("outbox.services._publish_after_commit", lambda message_id: None)
-    job = _job_with_file(
-        org,
-        status=ImportStatus.RUNNING,
-        started_at=timezone.now(),
-        claim="delivery-1",
-        heartbeat_at=timezone.now() - timedelta(seconds=31),
-    )
+    job = _silent_running_job(org)
     locked, release = threading.Event(), threading.Event()
 
     def slow_chunk():
@@ -238,13 +235,7 @@ def test_a_job_read_just_before_its_chunk_commits_is_not_called_stalled(org, set
     if connection.vendor != "postgresql":
         pytest.skip("row locks with SKIP LOCKED: PostgreSQL")
     settings.IMPORT_STALL_SECONDS = 30
-    job = _job_with_file(
-        org,
-        status=ImportStatus.RUNNING,
-        started_at=timezone.now(),
-        claim="delivery-1",
-        heartbeat_at=timezone.now() - timedelta(seconds=31),
-    )
+    job = _silent_running_job(org)
     read_before = ImportJob.objects.for_org(org).get(pk=job.pk)
     ImportJob.objects.for_org(org).filter(pk=job.pk).update(heartbeat_at=timezone.now())
     assert read_before.health == "stalled"

@@ -18,6 +18,7 @@ from leads.assignment import (
 )
 from leads.models import AssignmentRule, Lead
 from leads.services import lead_create
+from tests.concurrency import run_in_threads
 from tests.factories import MembershipFactory, TeamFactory
 from tests.leads.factories import AssignmentRuleFactory
 
@@ -153,13 +154,8 @@ def test_round_robin_is_fair_under_concurrent_creations(org):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=create, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_in_threads(create, [(n,) for n in range(20)])
     assert not errors
-    assert not any(thread.is_alive() for thread in threads)
     per_user = Counter(
         Lead.assigned_to.through.objects.filter(lead__org=org).values_list("user_id", flat=True)
     )

@@ -7,6 +7,7 @@ from accounts.models import Account, Contact, Opportunity
 from leads.choices import LeadStatus
 from leads.conversion import LeadAlreadyConverted, lead_convert
 from leads.models import Lead
+from tests.concurrency import run_in_threads
 from tests.factories import AccountFactory
 from tests.leads.helpers import make_lead
 
@@ -139,11 +140,7 @@ def test_concurrent_conversions_make_exactly_one_account(org, admin_membership):
             close_old_connections()
             connection.close()
 
-    threads = [threading.Thread(target=convert) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    run_in_threads(convert, [(), ()], timeout=20)
 
     assert sorted(outcomes) == ["conflict", "converted"]
     assert Account.objects.for_org(org).count() == 1
@@ -173,11 +170,7 @@ def test_concurrent_convert_requests_answer_one_201_and_one_409(org, admin_membe
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    run_in_threads(post, [(), ()], timeout=20)
 
     assert sorted(codes) == [201, 409]
     assert Account.objects.for_org(org).count() == 1

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from leads.imports.services import import_job_run
 from leads.models import Lead, LeadTally
 from tests.capture.factories import ApiKeyFactory
+from tests.concurrency import run_in_threads
 from tests.factories import LeadFactory, MembershipFactory, TagFactory, UserFactory
 from tests.imports.conftest import csv_bytes, upload
 
@@ -233,11 +234,7 @@ def test_concurrent_writes_keep_the_tallies(org):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=write, args=(seed,)) for seed in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_in_threads(write, [(seed,) for seed in range(4)])
     assert_tallies_match(org)
 
 
