@@ -178,24 +178,24 @@ def _load(position, ordering):
     return [value, uuid.UUID(str(pk))]
 
 
-def capped_count(*parts: QuerySet) -> tuple[int, bool]:
-    """(count, exact) of the union of disjoint querysets, in one query: exact up to
-    COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT, False), meaning "more than that many".
-    Reads at most COUNT_EXACT_LIMIT + 1 rows, taking the parts in turn (UNION ALL)."""
-    return capped_counts(parts)[0]
-
-
 def _capped(parts) -> QuerySet:
     # A constant, not the id: a part answered by an index without the id (a USER member's
     # own leads by status) is then counted from the index alone.
-    first, *others = [part.order_by().annotate(one=Value(1)).values("one") for part in parts]
+    return _first_rows_of_union([part.annotate(one=Value(1)).values("one") for part in parts])
+
+
+def _first_rows_of_union(querysets) -> QuerySet:
+    """Up to COUNT_EXACT_LIMIT + 1 rows of the querysets one after the other (UNION ALL)."""
+    first, *others = [queryset.order_by() for queryset in querysets]
     combined = first.union(*others, all=True) if others else first
     return combined[: COUNT_EXACT_LIMIT + 1]
 
 
 def capped_counts(*groups) -> list[tuple[int, bool]]:
-    """`capped_count` of each group of disjoint querysets, all in one query (one scalar
-    subquery each)."""
+    """(count, exact) of the union of each group of disjoint querysets, all in one query
+    (one scalar subquery each): exact up to COUNT_EXACT_LIMIT, else (COUNT_EXACT_LIMIT,
+    False), meaning "more than that many". Reads at most COUNT_EXACT_LIMIT + 1 rows per
+    group, taking its parts in turn."""
     counts, params = [], []
     for n, parts in enumerate(groups):
         try:
@@ -313,11 +313,9 @@ def _sort_value_from_db(ordering: str):
 def _matched(parts, ordering: str) -> QuerySet:
     """The (id, sort value) of up to COUNT_EXACT_LIMIT + 1 rows of the parts' union."""
     key = sort_key(ordering.lstrip("-"))
-    first, *others = [
-        part.order_by().annotate(list_k=key).values_list("pk", "list_k") for part in parts
-    ]
-    combined = first.union(*others, all=True) if others else first
-    return combined[: COUNT_EXACT_LIMIT + 1]
+    return _first_rows_of_union(
+        [part.annotate(list_k=key).values_list("pk", "list_k") for part in parts]
+    )
 
 
 def _page_of_matched(n: int, wanted: PageWanted, ordering: str) -> tuple[str, list]:
