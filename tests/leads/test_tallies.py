@@ -318,6 +318,80 @@ def test_an_import_chunk_waits_for_an_edited_lead_before_it_takes_any_tally_row(
     assert_tallies_match(org)
 
 
+def _two_connections_on_one_shard():
+    """Two new PostgreSQL connections whose backends write the same tally shard
+    (mod(pg_backend_pid(), 8)); of nine, two always share one."""
+    import psycopg2
+
+    opened = [psycopg2.connect(**connection.get_connection_params()) for _ in range(9)]
+    by_shard: dict = {}
+    for candidate in opened:
+        by_shard.setdefault(candidate.get_backend_pid() % 8, []).append(candidate)
+    pair = next(group for group in by_shard.values() if len(group) > 1)[:2]
+    for candidate in opened:
+        if candidate not in pair:
+            candidate.close()
+    return pair
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_lead_edits_on_one_tally_shard_wait_for_each_other_never_deadlock(org):
+    """Two edits of one organization whose connections share a tally shard, each writing
+    tallies in two statements (a tag added, then a status changed), the second starting
+    between the first's two: it waits for the first to commit, holding no tally row the
+    first needs. Both edits are kept."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent PostgreSQL transactions")
+    import psycopg2
+
+    vip = TagFactory(org=org, name="vip")
+    first_lead, second_lead = LeadFactory(org=org), LeadFactory(org=org)
+    second_lead.tags.add(vip)
+    first, second = _two_connections_on_one_shard()
+    close_status = "UPDATE leads_lead SET status = 'closed' WHERE id = %s"
+    outcome: dict = {}
+
+    def edit(name, session, statement, lead):
+        try:
+            with session.cursor() as cursor:
+                cursor.execute(statement, [lead.pk])
+            session.commit()
+            outcome[name] = "committed"
+        except psycopg2.Error as error:
+            session.rollback()
+            outcome[name] = str(error).splitlines()[0]
+
+    try:
+        with first.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO leads_lead_tags (lead_id, tag_id) VALUES (%s, %s)",
+                [first_lead.pk, vip.pk],
+            )
+        waiter = threading.Thread(target=edit, args=("second", second, close_status, second_lead))
+        waiter.start()
+        deadline = time.monotonic() + 10
+        with first.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                    [second.get_backend_pid()],
+                )
+                if cursor.fetchone()[0] == "Lock":
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the second edit never waited")
+        edit("first", first, close_status, first_lead)
+        waiter.join(30)
+    finally:
+        first.close()
+        second.close()
+    assert outcome == {"first": "committed", "second": "committed"}
+    assert Lead.objects.for_org(org).filter(status="closed").count() == 2
+    assert_tallies_match(org)
+
+
 def test_a_tag_filter_in_another_case_reads_the_same_tally(admin_client, org):
     vip = TagFactory(org=org, name="VIP")
     LeadFactory(org=org).tags.add(vip)
