@@ -92,6 +92,18 @@ class ImportProgressSerializer(serializers.Serializer):
     percent = serializers.FloatField(allow_null=True)
 
 
+class JobHealthField(serializers.ChoiceField):
+    """The job's health as its answer reports it (leads.imports.selectors.import_job_health)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=["ok", "retrying", "stalled"], source="*", read_only=True, **kwargs
+        )
+
+    def to_representation(self, job):
+        return import_job_health(job=job)
+
+
 class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     unknown_columns = serializers.ListField(
@@ -103,10 +115,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
     mapping = serializers.DictField(
         child=serializers.CharField(), read_only=True, help_text="The upload's `mapping`."
     )
-    health = serializers.ChoiceField(
-        choices=["ok", "retrying", "stalled"],
-        source="current_health",
-        read_only=True,
+    health = JobHealthField(
         help_text=(
             "`retrying`: the last attempt met a database error and is retried with backoff; "
             "`stalled`: its worker stopped (the job goes back to the queue at its checkpoint "
@@ -172,7 +181,6 @@ def _job_payload(job: ImportJob, membership) -> dict:
     summary = import_job_error_summary(job=job, membership=membership)
     for name, value in summary.items():
         setattr(job, name, value)
-    job.current_health = import_job_health(job=job)
     return ImportJobSerializer(job).data
 
 

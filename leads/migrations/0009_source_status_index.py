@@ -29,4 +29,7 @@ class Migration(migrations.Migration):
             model_name="lead",
             name="lead_org_source_idx",
         ),
+        # Backwards, operations run last to first: this lifts the limit before the old
+        # index is built again.
+        migrations.RunPython(migrations.RunPython.noop, lift_statement_timeout),
     ]
