@@ -133,3 +133,8 @@ class AttachmentFactory(OrgOwnedFactory):
     file_name = "notes.txt"
     content_type = "text/plain"
     size = 13
+
+
+def member_users(org, count: int) -> list:
+    """`count` users, each an active USER member of `org`."""
+    return [MembershipFactory(org=org).user for _ in range(count)]

@@ -11,21 +11,17 @@ from rest_framework.test import APIClient
 from leads.models import AssignmentRule, Lead
 from tests.capture.factories import ApiKeyFactory
 from tests.concurrency import run_in_threads
-from tests.factories import MembershipFactory
+from tests.factories import member_users
 from tests.leads.factories import AssignmentRuleFactory
 
 SITE = "/api/leads/create-from-site/"
 
 
-def members(org, count):
-    return [MembershipFactory(org=org).user for _ in range(count)]
-
-
 @pytest.mark.django_db
 def test_another_organizations_rules_never_apply(org, other_org):
-    theirs = members(other_org, 1)[0]
+    theirs = member_users(other_org, 1)[0]
     AssignmentRuleFactory(org=other_org, users=[theirs])
-    mine = members(org, 1)[0]
+    mine = member_users(org, 1)[0]
     api_key = ApiKeyFactory(org=org)
     api_key.default_assigned_to.set([mine])
     response = APIClient().post(
@@ -41,8 +37,8 @@ def test_another_organizations_rules_never_apply(org, other_org):
 
 @pytest.mark.django_db
 def test_website_lead_follows_a_matching_rule_over_key_defaults(org):
-    ruled = members(org, 1)[0]
-    default = members(org, 1)[0]
+    ruled = member_users(org, 1)[0]
+    default = member_users(org, 1)[0]
     AssignmentRuleFactory(org=org, match_state="TX", users=[ruled])
     api_key = ApiKeyFactory(org=org)
     api_key.default_assigned_to.set([default])

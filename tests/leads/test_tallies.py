@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Sum
 from rest_framework.test import APIClient
 
@@ -18,7 +18,7 @@ from leads.imports.services import import_job_run
 from leads.models import Lead, LeadTally
 from tests.capture.factories import ApiKeyFactory
 from tests.concurrency import run_in_threads
-from tests.factories import LeadFactory, MembershipFactory, TagFactory, UserFactory
+from tests.factories import LeadFactory, MembershipFactory, TagFactory, UserFactory, member_users
 from tests.imports.conftest import csv_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_api_conversion_and_auto_convert(admin_client, member, org):
         },
         format="json",
     ).json()
-    assert admin_client.post(f"/api/leads/{lead['id']}/convert/").status_code in (200, 201)
+    assert admin_client.post(f"/api/leads/{lead['id']}/convert/").status_code == 201
     assert_tallies_match(org)
     response = admin_client.post(
         "/api/leads/",
@@ -203,11 +203,12 @@ def test_concurrent_writes_keep_the_tallies(org):
     holding its transaction open a little): the tallies still equal the real counts."""
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent PostgreSQL transactions")
-    users = [MembershipFactory(org=org).user for _ in range(3)]
+    users = member_users(org, 3)
     tags = [TagFactory(org=org) for _ in range(2)]
     leads = [LeadFactory(org=org, created_by=users[n % 3]) for n in range(4)]
     Assignee, Tagged = Lead.assigned_to.through, Lead.tags.through
     barrier = threading.Barrier(4, timeout=20)
+    committed, failures = [], []
 
     def write(seed):
         rng = random.Random(seed)
@@ -216,25 +217,32 @@ def test_concurrent_writes_keep_the_tallies(org):
                 with contextlib.suppress(threading.BrokenBarrierError):
                     barrier.wait()
                 lead, user, tag = rng.choice(leads), rng.choice(users), rng.choice(tags)
-                # A deadlock or a duplicate link ends one transaction: it rolls back whole.
-                with contextlib.suppress(DatabaseError), transaction.atomic():
-                    operation = rng.choice(["status", "assign", "unassign", "tag", "untag"])
-                    if operation == "status":
-                        status = rng.choice(["assigned", "in process", "closed", "recycled"])
-                        Lead.objects.for_org(org).filter(pk=lead.pk).update(status=status)
-                    elif operation == "assign":
-                        Assignee.objects.create(lead_id=lead.pk, user_id=user.pk)
-                    elif operation == "unassign":
-                        Assignee.objects.filter(lead_id=lead.pk, user_id=user.pk).delete()
-                    elif operation == "tag":
-                        Tagged.objects.create(lead_id=lead.pk, tag_id=tag.pk)
-                    else:
-                        Tagged.objects.filter(lead_id=lead.pk, tag_id=tag.pk).delete()
-                    time.sleep(rng.random() / 50)
+                operation = rng.choice(["status", "assign", "unassign", "tag", "untag"])
+                try:
+                    with transaction.atomic():
+                        if operation == "status":
+                            status = rng.choice(["assigned", "in process", "closed", "recycled"])
+                            Lead.objects.for_org(org).filter(pk=lead.pk).update(status=status)
+                        elif operation == "assign":
+                            Assignee.objects.create(lead_id=lead.pk, user_id=user.pk)
+                        elif operation == "unassign":
+                            Assignee.objects.filter(lead_id=lead.pk, user_id=user.pk).delete()
+                        elif operation == "tag":
+                            Tagged.objects.create(lead_id=lead.pk, tag_id=tag.pk)
+                        else:
+                            Tagged.objects.filter(lead_id=lead.pk, tag_id=tag.pk).delete()
+                        time.sleep(rng.random() / 50)
+                    committed.append(operation)
+                except IntegrityError:  # a link that another writer made first
+                    pass
+                except DatabaseError as error:  # a deadlock, say: never expected
+                    failures.append(f"{operation}: {error}")
         finally:
             connection.close()
 
     run_in_threads(write, [(seed,) for seed in range(4)])
+    assert not failures
+    assert len(committed) >= 12, committed  # most writes commit; links may collide
     assert_tallies_match(org)
 
 
