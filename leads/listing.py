@@ -14,10 +14,10 @@ import binascii
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection
 from django.db.models import BooleanField, F, Func, QuerySet, Value
 from django.db.models.expressions import Col
@@ -141,7 +141,14 @@ class Cursor:
                 open=_load(payload["a"], ordering),
                 closed=_load(payload["c"], ordering),
             )
-        except (binascii.Error, ValueError, TypeError, KeyError, InvalidOperation) as error:
+        except (
+            binascii.Error,
+            ValueError,
+            TypeError,
+            KeyError,
+            InvalidOperation,
+            OverflowError,
+        ) as error:
             raise InvalidCursor(str(error)) from None
 
 
@@ -169,13 +176,26 @@ def _load(position, ordering):
         value = datetime.fromisoformat(value)
         if value.tzinfo is None:
             raise InvalidCursor("naive time")
+        value = value.astimezone(UTC)  # PostgreSQL takes offsets up to 15:59 only
     elif field == "opportunity_amount":
         value = Decimal(value)
         if not value.is_finite():
             raise InvalidCursor("amount")
-    elif len(value) > 255:
-        raise InvalidCursor("value too long")
+        if value != NO_AMOUNT:
+            _validate(field, value)  # within the column's digits
+    else:
+        if "\x00" in value:
+            raise InvalidCursor("NUL character")
+        value.encode()  # a lone surrogate cannot be sent to the database
+        _validate(field, value)  # within the column's length
     return [value, uuid.UUID(str(pk))]
+
+
+def _validate(field: str, value) -> None:
+    try:
+        Lead._meta.get_field(field).run_validators(value)
+    except ValidationError as error:
+        raise InvalidCursor(field) from error
 
 
 def _capped(parts) -> QuerySet:

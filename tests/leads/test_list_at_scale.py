@@ -110,6 +110,38 @@ def test_unknown_ordering_or_cursor_is_400(admin_client, query):
     assert response.json()["code"] == "validation_error"
 
 
+@pytest.mark.parametrize(
+    "ordering, value",
+    [
+        ("first_name", "a\x00b"),  # PostgreSQL text holds no NUL
+        ("first_name", "\ud800"),  # a lone surrogate is no text
+        ("first_name", "x" * 256),  # longer than the column
+        ("opportunity_amount", "1E+999999"),
+        ("opportunity_amount", "1E-999999"),
+        ("opportunity_amount", "123456789012345678"),  # more digits than the column
+        ("created_on", "0001-01-01T00:00:00+01:00"),  # before the first instant in UTC
+    ],
+)
+@pytest.mark.parametrize("search", ["", "&city=osl"])
+def test_a_forged_cursor_position_is_400(admin_client, org, ordering, value, search):
+    lead = LeadFactory(org=org, city="Oslo")
+    cursor = listing.Cursor(ordering=ordering, open=[value, lead.pk], closed=None).encode()
+    response = admin_client.get(f"/api/leads/?ordering={ordering}&cursor={cursor}{search}")
+    assert response.status_code == 400, response.content
+    assert "cursor" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("search", ["", "&city=osl"])
+def test_a_cursor_time_with_any_offset_is_read_as_its_instant(admin_client, org, search):
+    # PostgreSQL refuses an offset beyond 15:59; the cursor's time is sent in UTC.
+    lead = LeadFactory(org=org, city="Oslo")
+    position = ["2999-01-01T00:00:00-23:59", lead.pk]
+    cursor = listing.Cursor(ordering="-created_on", open=position, closed=None).encode()
+    response = admin_client.get(f"/api/leads/?cursor={cursor}{search}")
+    assert response.status_code == 200, response.content
+    assert [item["id"] for item in response.json()["open_leads"]] == [str(lead.pk)]
+
+
 def test_cursor_with_offset_or_another_ordering_is_400(admin_client, org):
     LeadFactory.create_batch(3, org=org)
     cursor = admin_client.get("/api/leads/?limit=1").json()["next_cursor"]
