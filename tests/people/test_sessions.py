@@ -51,8 +51,11 @@ def test_me_describes_the_caller(session, admin_membership):
     assert APIClient().get("/api/auth/me/").status_code == 401
 
 
-def test_password_change_ends_every_earlier_session(session):
+def test_password_change_ends_every_earlier_session(session, admin_membership):
     user, first = session
+    # An organization's routes read the caller with their membership (another path).
+    in_org = {"HTTP_ORGANIZATION_ID": str(admin_membership.org_id)}
+    assert bearer(first["access"]).get("/api/leads/", **in_org).status_code == 200
     second = login(user.email, PASSWORD).json()  # another tab or device
     changed = bearer(first["access"]).post(
         "/api/auth/password/",
@@ -62,6 +65,8 @@ def test_password_change_ends_every_earlier_session(session):
     assert changed.status_code == 200, changed.content
     for tokens in (first, second):
         assert bearer(tokens["access"]).get("/api/auth/me/").status_code == 401
+        refused = bearer(tokens["access"]).get("/api/leads/", **in_org)
+        assert (refused.status_code, refused.json()["code"]) == (401, "password_changed")
         assert _refresh(tokens["refresh"]).status_code == 401
     # The answer's new pair works, and so does the new password.
     assert bearer(changed.json()["access"]).get("/api/auth/me/").status_code == 200
