@@ -9,8 +9,8 @@ anything here (`gunicorn -c deploy/gunicorn.conf.py --workers 5`), as does GUNIC
 wsgi_app = "crm.wsgi:application"
 bind = "0.0.0.0:8000"
 # Not sync workers: a sync worker cannot tell the arbiter it is alive while it answers, so
-# a response that streams for longer than `timeout` (a large export: about 2 minutes for a
-# million leads) would be killed half-way, the client left with a truncated file.
+# a response that streams for longer than `timeout` (a large export: a minute or more for
+# a million leads) would be killed half-way, the client left with a truncated file.
 worker_class = "gthread"
 threads = 4
 # Two per core is the usual start for a database-bound app; raise with --workers.
@@ -22,9 +22,9 @@ timeout = 30
 # On SIGTERM, workers finish the request in hand for up to this long before being killed;
 # docker-compose.yml's stop_grace_period leaves room for it.
 graceful_timeout = 25
-# Replacing workers now and then bounds the damage of a slow memory leak.
-max_requests = 2000
-max_requests_jitter = 200
+# Workers are not replaced after a number of requests (max_requests): a worker being
+# replaced gives the responses it is streaming `graceful_timeout` to end, then is killed,
+# and an export still streaming reaches its client as a 200 with a truncated file.
 accesslog = "-"
 # The proxy's own log has the client's address; this one shows what the app answered.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'

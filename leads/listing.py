@@ -250,10 +250,6 @@ class CountedList:
     #: asked for.
     page: list | None
 
-    @property
-    def page_ids(self) -> list | None:
-        return None if self.page is None else [pk for _value, pk in self.page]
-
 
 @dataclass(frozen=True)
 class PageWanted:
@@ -303,8 +299,7 @@ def counted_lists(groups, *, ordering: str, pages: list) -> list[CountedList]:
                 if pk is None:
                     counts[n] = counted
                 else:
-                    pk = pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk)
-                    positions[n].append([sort_value(value), pk])
+                    positions[n].append([sort_value(value), uuid_value(pk)])
     return [
         CountedList(count=counts[n], exact=True, page=positions.get(n))
         if counts[n] <= COUNT_EXACT_LIMIT
@@ -359,6 +354,11 @@ def _page_of_matched(n: int, wanted: PageWanted, ordering: str) -> tuple[str, li
         f"ORDER BY list_k {direction}, id {direction} LIMIT %s OFFSET %s) page_{n}"
     )
     return sql, [*params, wanted.limit, offset]
+
+
+def uuid_value(value) -> uuid.UUID:
+    """A UUID read by raw SQL: PostgreSQL answers UUIDs, SQLite their 32 hex digits."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 def compiled(queryset: QuerySet) -> tuple[str, tuple]:

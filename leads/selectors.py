@@ -1,6 +1,5 @@
 """Reads on leads. Every function takes the caller's membership, so role rules live here once."""
 
-import uuid
 from dataclasses import dataclass
 
 from django.db import connection
@@ -30,6 +29,7 @@ from leads.listing import (
     ordered,
     position_of,
     union_all,
+    uuid_value,
 )
 from leads.models import Attachment, Comment, Lead, LeadTally, TallyKind
 
@@ -231,16 +231,11 @@ def _attach_links(leads: list[Lead]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, ids + ids)
         for lead_id, kind, pk, name in cursor.fetchall():
-            lead = by_id[_uuid_value(lead_id)]
+            lead = by_id[uuid_value(lead_id)]
             if kind == "a":
-                lead.listed_assignee_ids.append(_uuid_value(pk))
+                lead.listed_assignee_ids.append(uuid_value(pk))
             else:
                 lead.listed_tag_names.append(name)
-
-
-def _uuid_value(value) -> uuid.UUID:
-    # PostgreSQL answers UUIDs, SQLite their 32 hex digits.
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 def _catalogues(*, membership: Membership) -> dict:
@@ -276,7 +271,7 @@ def _catalogues(*, membership: Membership) -> dict:
             if kind == "c":
                 found["contacts"].append(
                     Contact(
-                        pk=_uuid_value(pk),
+                        pk=uuid_value(pk),
                         first_name=first,
                         last_name=last,
                         email=email,
@@ -285,7 +280,7 @@ def _catalogues(*, membership: Membership) -> dict:
                 )
             elif kind == "u":
                 found["users"].append(
-                    User(pk=_uuid_value(pk), first_name=first, last_name=last, email=email)
+                    User(pk=uuid_value(pk), first_name=first, last_name=last, email=email)
                 )
             elif kind == "t":
                 found["tags"].append(first)
@@ -417,7 +412,7 @@ def sources_matching(*, org, part: str) -> list[str] | None:
     than SOURCES_TESTED_AT_MOST distinct sources. One query: a loose index scan that reads
     one index entry per distinct source, however many leads use it."""
     org_id = Organization._meta.pk.get_db_prep_value(getattr(org, "pk", org), connection)
-    pattern = "%" + part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = f"%{connection.ops.prep_for_like_query(part)}%"
     with connection.cursor() as cursor:
         cursor.execute(_SOURCES_MATCHING_SQL, [org_id, org_id, pattern, SOURCES_TESTED_AT_MOST + 1])
         rows = cursor.fetchall()

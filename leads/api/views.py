@@ -159,9 +159,12 @@ class LeadViewSet(OrgScopedGenericViewSet):
         An unknown `status`, `ordering` or `cursor`, or a malformed `assigned_to`, is a 400."""
         query = LeadListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        # The filter set answers an invalid filter with a 400 here, before the filters'
+        # values are handed on (the tallies take them as they are).
+        filtered = self.filter_queryset(self.get_queryset())
         page = selectors.lead_list(
             membership=self.membership,
-            filtered=self.filter_queryset(self.get_queryset()),
+            filtered=filtered,
             limit=query.validated_data["limit"],
             offset=query.validated_data["offset"],
             ordering=query.validated_data["ordering"],

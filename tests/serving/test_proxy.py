@@ -1,5 +1,5 @@
-"""The serving stack under slow clients: gunicorn with its production settings (sync workers)
-behind nginx with the repository's configuration, both started on loopback.
+"""The serving stack under slow clients: gunicorn with its production settings (threaded
+workers) behind nginx with the repository's configuration, both started on loopback.
 
 Sixty clients hold requests open (50 slow uploads, 10 headers that never end); through the
 proxy, health checks and an authenticated lead list are still answered at once and every
