@@ -94,6 +94,11 @@ class Membership(OrgOwnedModel):
         ]
 
     @property
+    def is_active_member(self) -> bool:
+        """active_member() for a membership already read with its user."""
+        return self.is_active and self.user.is_active
+
+    @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 

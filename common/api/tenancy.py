@@ -37,8 +37,8 @@ def membership_for_request(request):
         org_id,
         request.user.pk,
     ):
-        if not (membership.is_active and membership.user.is_active):
-            membership = None  # the same rule as active_member()
+        if not membership.is_active_member:
+            membership = None
     else:
         membership = (
             Membership.objects.for_org(org_id)
