@@ -486,6 +486,7 @@ def _requests(entry, client, headers):
         ("status + source", "GET", "/api/leads/?status=assigned&source=referral", None, "admin"),
         ("name filter", "GET", "/api/leads/?name=garcia", None, "admin"),
         ("city filter", "GET", "/api/leads/?city=maplevill", None, "admin"),
+        ("title filter", "GET", "/api/leads/?title=renew", None, "admin"),
         ("e-mail filter", "GET", "/api/leads/?email=jessica.lee", None, "admin"),
         ("tag filter", "GET", "/api/leads/?tags=tag-07", None, "admin"),
         ("assigned_to filter", "GET", f"/api/leads/?assigned_to={user_id}", None, "admin"),

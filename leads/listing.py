@@ -235,9 +235,10 @@ def capped_counts(*groups) -> list[tuple[int, bool]]:
 
 
 #: Filters whose candidates PostgreSQL reads row by row whatever the plan (a trigram match
-#: is rechecked on the lead's row): their lists are counted and paged from one read of the
-#: matching rows (`counted_lists`). The other filters' counts read no more than they must
-#: (an index alone, for most), so they keep `capped_counts`.
+#: is rechecked on the lead's row) when they test their pattern lead by lead: their lists
+#: are then counted and paged from one read of the matching rows (`counted_lists`). The
+#: other filters' counts, and these filters' when answered by exact values from an index,
+#: read no more than they must (an index alone, for most), so they keep `capped_counts`.
 ROW_CHECKED_FILTERS = frozenset({"q", "name", "title", "city", "email"})
 
 
@@ -348,6 +349,9 @@ def _page_of_matched(n: int, wanted: PageWanted, ordering: str) -> tuple[str, li
             Lead._meta.get_field(field).get_db_prep_value(value, connection),
             Lead._meta.pk.get_db_prep_value(pk, connection),
         ]
+    # A capped count's page is read by the list's own query (counted_lists): not sorted here.
+    where = f"{where} {'AND' if where else 'WHERE'} (SELECT COUNT(*) FROM matched_{n}) <= %s"  # noqa: S608 - numbers only
+    params.append(COUNT_EXACT_LIMIT)
     offset = 0 if wanted.position is not None else wanted.offset
     sql = (
         f"SELECT * FROM (SELECT {n}, id, CAST(NULL AS bigint), list_k FROM matched_{n} {where} "  # noqa: S608 - compiled pieces

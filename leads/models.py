@@ -72,7 +72,15 @@ class Lead(OrgOwnedModel, Address):
             # The distinct sources (a loose scan, leads.selectors), and the leads of some
             # sources by status from the index alone (leads.filters: the source filter).
             models.Index(fields=["org", "source", "status"], name="lead_org_source_status_idx"),
-            models.Index(fields=["org", "city"], name="lead_org_city_idx"),
+            # The distinct cities, titles and names (loose scans), and the leads of some of
+            # them counted and paged by list (status) from the index alone (leads.filters).
+            *(
+                models.Index(
+                    fields=["org", column, "status", "created_on", "id"],
+                    name=f"lead_org_{column}_status_idx",
+                )
+                for column in ("city", "title", "first_name", "last_name")
+            ),
             # A USER member's own leads by status: their list's counts read this index only.
             models.Index(fields=["org", "created_by", "status"], name="lead_org_creator_idx"),
         ]

@@ -131,6 +131,7 @@ def lead_list(
     ordering: str = "-created_on",
     cursor: Cursor | None = None,
     filters: dict | None = None,
+    rows_checked: frozenset[str] | set[str] = frozenset(),
 ) -> LeadListPage:
     """Both pages (open and closed) of an already filtered queryset of the organization's
     leads (the member's visibility is applied here), their totals, and the picker
@@ -139,8 +140,9 @@ def lead_list(
 
     `filters` are the list filters (name: value) that narrowed `filtered`: when a tally
     answers them (see `tallied_counts`), the totals are exact at any size; otherwise they
-    are counted, exact up to COUNT_EXACT_LIMIT, and a substring filter's pages come from
-    the same read as its counts (`leads.listing.counted_lists`)."""
+    are counted, exact up to COUNT_EXACT_LIMIT. `rows_checked` names the filters that
+    tested each lead's row (leads.filters.LeadFilterSet.rows_checked): their pages come
+    from the same read as their counts (`leads.listing.counted_lists`)."""
     # The open list by its statuses (not "neither closed nor converted"): the trigram
     # indexes of open leads are partial on that list.
     is_open, is_closed = Q(status__in=OPEN_STATUSES), Q(status=LeadStatus.CLOSED)
@@ -165,7 +167,7 @@ def lead_list(
             [part.filter(is_open) for part in parts],
             [part.filter(is_closed) for part in parts],
         ]
-        if ROW_CHECKED_FILTERS.intersection(filters):
+        if ROW_CHECKED_FILTERS.intersection(rows_checked):
             listed = counted_lists(groups, ordering=ordering, pages=wanted)
             counts = [(each.count, each.exact) for each in listed]
             read_with_counts = [each.page for each in listed]
@@ -371,54 +373,65 @@ SELECT 't', CAST(NULL AS uuid), name, '', '', '' FROM common_tag WHERE org_id = 
 ORDER BY name LIMIT %s
 """
 
-# The distinct sources of one organization without reading its leads: a loose index scan
-# over (org, source) that jumps from each source to the next one, one index seek each. In
-# the shape of the other catalogues' rows (leads.selectors._catalogues).
-_DISTINCT_SOURCES = """
-WITH RECURSIVE used(source) AS (
-    SELECT MIN(source) FROM leads_lead WHERE org_id = %s AND source > ''
+
+# The distinct values of one column of one organization's leads without reading its
+# leads: a loose index scan over an index that starts with (org, column), which jumps from
+# each value to the next one, one index seek each, however many leads hold a value.
+def _distinct_values_cte(name: str, column: str) -> str:
+    return f"""{name}(v) AS (
+    SELECT MIN({column}) FROM leads_lead WHERE org_id = %s AND {column} > ''
     UNION ALL
-    SELECT (SELECT MIN(l.source) FROM leads_lead l WHERE l.org_id = %s AND l.source > u.source)
-    FROM used u WHERE u.source IS NOT NULL
-)
-"""
-# Both SQL texts below are constants joined to a constant (no input): parameters only.
+    SELECT (SELECT MIN(l.{column}) FROM leads_lead l WHERE l.org_id = %s AND l.{column} > u.v)
+    FROM {name} u WHERE u.v IS NOT NULL
+)"""  # noqa: S608 - column names from DISTINCT_VALUE_COLUMNS only
+
+
+# The sources catalogue, in the shape of the other catalogues' rows (_catalogues).
 _SOURCES_SQL = (
-    _DISTINCT_SOURCES  # noqa: S608
-    + """SELECT 's', CAST(NULL AS uuid), source, '', '', '' FROM used
-WHERE source IS NOT NULL LIMIT %s
-"""
+    f"WITH RECURSIVE {_distinct_values_cte('used', 'source')} "  # noqa: S608 - constants
+    "SELECT 's', CAST(NULL AS uuid), v, '', '', '' FROM used WHERE v IS NOT NULL LIMIT %s"
 )
 
+#: The columns whose filters may be answered from the organization's distinct values,
+#: each with an index that starts with (org, column) (leads.models.Lead.Meta.indexes).
+DISTINCT_VALUE_COLUMNS = frozenset({"source", "city", "title", "first_name", "last_name"})
 
-#: At most this many distinct sources are tested against a source filter's pattern; an
-#: organization with more is filtered lead by lead (leads.filters.LeadFilterSet).
-SOURCES_TESTED_AT_MOST = 500
-
-# The organization's distinct sources (the loose index scan of _DISTINCT_SOURCES, up to the
-# limit), each with whether it contains the pattern (UPPER(...) LIKE UPPER(...): exactly
-# what `icontains` runs on each lead).
-_SOURCES_MATCHING_SQL = (
-    _DISTINCT_SOURCES  # noqa: S608
-    + """SELECT source, UPPER(source) LIKE UPPER(%s) ESCAPE '\\' FROM (
-    SELECT source FROM used WHERE source IS NOT NULL LIMIT %s
-) distinct_sources
-"""
-)
+#: At most this many distinct values of a column are tested against a filter's pattern;
+#: an organization with more is filtered lead by lead (leads.filters.LeadFilterSet).
+DISTINCT_VALUES_TESTED_AT_MOST = 500
 
 
-def sources_matching(*, org, part: str) -> list[str] | None:
-    """The organization's sources that contain `part` (any case), or None when it uses more
-    than SOURCES_TESTED_AT_MOST distinct sources. One query: a loose index scan that reads
-    one index entry per distinct source, however many leads use it."""
+def values_matching(*, org, tests: list[tuple[str, str]]) -> list[list[str]] | None:
+    """For each (column, part) of `tests`, the organization's distinct values of that column
+    that contain `part` (any case: UPPER(...) LIKE UPPER(...), exactly what `icontains`
+    runs on each lead). None when a column holds more than DISTINCT_VALUES_TESTED_AT_MOST
+    distinct values. One query, one loose index scan per column."""
     org_id = Organization._meta.pk.get_db_prep_value(getattr(org, "pk", org), connection)
-    pattern = f"%{connection.ops.prep_for_like_query(part)}%"
+    columns = list(dict.fromkeys(column for column, _part in tests))
+    if not set(columns) <= DISTINCT_VALUE_COLUMNS:
+        raise ValueError(f"no distinct-value index for {columns}")
+    ctes = [_distinct_values_cte(f"used_{n}", column) for n, column in enumerate(columns)]
+    params: list = [org_id, org_id] * len(columns)
+    selects = []
+    for n, (column, part) in enumerate(tests):
+        selects.append(
+            f"SELECT * FROM (SELECT {n}, v, UPPER(v) LIKE UPPER(%s) ESCAPE '\\' FROM "  # noqa: S608 - numbers only
+            f"used_{columns.index(column)} WHERE v IS NOT NULL LIMIT %s) tested_{n}"
+        )
+        pattern = f"%{connection.ops.prep_for_like_query(part)}%"
+        params.extend([pattern, DISTINCT_VALUES_TESTED_AT_MOST + 1])
     with connection.cursor() as cursor:
-        cursor.execute(_SOURCES_MATCHING_SQL, [org_id, org_id, pattern, SOURCES_TESTED_AT_MOST + 1])
+        cursor.execute(f"WITH RECURSIVE {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
         rows = cursor.fetchall()
-    if len(rows) > SOURCES_TESTED_AT_MOST:
+    tested: list[int] = [0] * len(tests)
+    matching: list[list[str]] = [[] for _test in tests]
+    for n, value, matches in rows:
+        tested[n] += 1
+        if matches:
+            matching[n].append(value)
+    if max(tested) > DISTINCT_VALUES_TESTED_AT_MOST:
         return None
-    return [source for source, matches in rows if matches]
+    return matching
 
 
 def lead_detail_queryset(*, membership: Membership, queryset: QuerySet | None = None) -> QuerySet:

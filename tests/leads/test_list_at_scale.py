@@ -197,6 +197,8 @@ def test_a_row_checked_filter_pages_with_its_count_as_the_lists_own_query(
     for both roles, with exact and with capped counts."""
     _substring_list_leads(org, user_membership.user)
     url = f"/api/leads/?{search}&ordering={ordering}"
+    # The city and name filters test each lead's row beyond their distinct values.
+    monkeypatch.setattr(selectors, "DISTINCT_VALUES_TESTED_AT_MOST", 0)
 
     def everything(client):
         walked = _walk(client, url, limit=3)[:2]
@@ -245,6 +247,8 @@ def test_a_page_read_with_its_count_survives_a_change_between_its_two_reads(
         return counted
 
     monkeypatch.setattr(selectors, "counted_lists", read_then_change)
+    # The city filter tests each lead's row beyond its distinct values.
+    monkeypatch.setattr(selectors, "DISTINCT_VALUES_TESTED_AT_MOST", 0)
     url = "/api/leads/?city=osl&ordering=first_name&limit=3"
 
     change.update(lead=leads[1], to={"status": "closed"})
@@ -309,10 +313,10 @@ LIST_VARIANTS = {
     "": 0,
     "?status=closed": 0,
     "?source=web&status=assigned": 1,  # the organization's sources that match, read first
-    "?name=ann": 0,
-    "?city=oslo": 0,
+    "?name=ann": 1,  # the organization's first and last names that match, read first
+    "?city=oslo": 1,  # and so on: its cities
     "?email=example": 0,
-    "?title=lead": 0,
+    "?title=lead": 1,
     "?q=ann": 0,
     "?assigned_to={user}": 0,
     "?tags=tag1": 1,  # the organization's tag ids, read first
@@ -442,26 +446,33 @@ def test_partial_trigram_indexes_name_the_lists_statuses():
     assert set(OPEN_STATUSES) == others
 
 
-@pytest.mark.parametrize("tested_at_most", [500, 1], ids=["by-distinct-source", "lead-by-lead"])
-def test_source_filter_matches_part_of_the_source_in_any_case(
-    admin_client, org, other_org, monkeypatch, tested_at_most
+BY_DISTINCT_VALUE = pytest.mark.parametrize(
+    "tested_at_most", [500, 1], ids=["by-distinct-value", "lead-by-lead"]
+)
+
+
+@BY_DISTINCT_VALUE
+@pytest.mark.parametrize("field", ["source", "city", "title"])
+def test_part_of_filters_match_part_of_the_value_in_any_case(
+    admin_client, org, other_org, monkeypatch, tested_at_most, field
 ):
-    # Tested on the organization's distinct sources, or on every lead beyond a bound: the
-    # same answer either way, `%` and `_` taken literally.
-    from leads import selectors
+    # Tested on the organization's distinct values, or on every lead beyond a bound: the
+    # same answer either way, `%` and `_` taken literally, another organization's values
+    # never matched.
+    monkeypatch.setattr(selectors, "DISTINCT_VALUES_TESTED_AT_MOST", tested_at_most)
+    web = LeadFactory(org=org, **{field: "Website Form"})
+    LeadFactory(org=org, status="closed", **{field: "Web 100% organic"})
+    LeadFactory(org=org, **{field: "Cold Call"})
+    LeadFactory(org=org, **{field: "Web_shop"})
+    LeadFactory(org=org, **{field: ""})
+    LeadFactory(org=other_org, **{field: "Website Form"})
+    LeadFactory(org=other_org, **{field: "Their Webinar"})
 
-    monkeypatch.setattr(selectors, "SOURCES_TESTED_AT_MOST", tested_at_most)
-    web = LeadFactory(org=org, source="Website Form")
-    LeadFactory(org=org, source="Web 100% organic", status="closed")
-    LeadFactory(org=org, source="Cold Call")
-    LeadFactory(org=org, source="Web_shop")
-    LeadFactory(org=other_org, source="Website Form")
-
-    def found(part):
-        body = admin_client.get("/api/leads/", {"source": part}).json()
+    def found(part, **more):
+        body = admin_client.get("/api/leads/", {field: part, **more}).json()
         leads = body["open_leads"] + body["closed_leads"]
         assert body["open_leads_count"] + body["closed_leads_count"] == len(leads)
-        return sorted(lead["source"] for lead in leads)
+        return sorted(lead[field] for lead in leads)
 
     assert found("WEBSITE") == ["Website Form"]
     assert found("web") == ["Web 100% organic", "Web_shop", "Website Form"]
@@ -469,5 +480,73 @@ def test_source_filter_matches_part_of_the_source_in_any_case(
     assert found("b_s") == ["Web_shop"]
     assert found("%") == ["Web 100% organic"]
     assert found("nothing") == []
-    body = admin_client.get("/api/leads/", {"source": "form", "status": "assigned"}).json()
+    assert found("binar") == []
+    body = admin_client.get("/api/leads/", {field: "form", "status": "assigned"}).json()
     assert [lead["id"] for lead in body["open_leads"]] == [str(web.pk)]
+
+
+@BY_DISTINCT_VALUE
+def test_name_filter_matches_first_last_or_both(
+    admin_client, org, other_org, monkeypatch, tested_at_most
+):
+    monkeypatch.setattr(selectors, "DISTINCT_VALUES_TESTED_AT_MOST", tested_at_most)
+    for first, last in [
+        ("Jane", "Prospect"),
+        ("Janet", "Smith"),
+        ("Ann", "Janeway"),
+        ("Mary Jane", "Watson"),
+        ("Bob", "Prosper"),
+    ]:
+        LeadFactory(org=org, first_name=first, last_name=last)
+    LeadFactory(org=other_org, first_name="Jane", last_name="Prospect")
+
+    def found(part):
+        body = admin_client.get("/api/leads/", {"name": part}).json()
+        assert body["open_leads_count"] == len(body["open_leads"])
+        return sorted(f"{lead['first_name']} {lead['last_name']}" for lead in body["open_leads"])
+
+    assert found("jane") == ["Ann Janeway", "Jane Prospect", "Janet Smith", "Mary Jane Watson"]
+    assert found("PROSP") == ["Bob Prosper", "Jane Prospect"]
+    assert found("jane  prosp") == ["Jane Prospect"]
+    assert found("mary jane") == ["Mary Jane Watson"]
+    assert found("ane way") == []
+    assert found("nobody") == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "search, index",
+    [
+        ("city=oslo", "lead_org_city_status_idx"),
+        ("title=renew", "lead_org_title_status_idx"),
+        ("name=garc", "lead_org_last_name_status_idx"),
+        ("name=ann", "lead_org_first_name_status_idx"),
+    ],
+)
+def test_a_filter_by_distinct_values_counts_from_its_index_alone(admin_client, org, search, index):
+    # The index holds everything the count reads of each lead (the value, the status): a
+    # column the count needs beyond it would turn this plan into one that visits every
+    # matching lead's row.
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    LeadFactory(org=org, first_name="Ann", last_name="Garcia", city="Oslo", title="Renewal")
+    Lead.objects.bulk_create(
+        LeadFactory.build(
+            org=org, first_name=f"F{n}", last_name=f"L{n}", city=f"C{n}", title=f"T{n}"
+        )
+        for n in range(300)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")  # the planner knows each value is rare
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.get(f"/api/leads/?{search}").status_code == 200
+    (counted,) = [query["sql"] for query in queries if "capped_0" in query["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + counted.replace("%", "%%"))
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # The open list's count (every lead here is open: the closed one may take any plan).
+    open_list = plan.split("InitPlan 2")[0]
+    assert f"Index Only Scan using {index} on leads_lead" in open_list, plan
+    assert "Index Scan using" not in open_list.replace("Index Only Scan using", ""), plan
