@@ -1,7 +1,9 @@
 """Reads on leads. Every function takes the caller's membership, so role rules live here once."""
 
+import logging
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Exists,
@@ -32,6 +34,8 @@ from leads.listing import (
     uuid_value,
 )
 from leads.models import Attachment, Comment, Lead, LeadTally, TallyKind
+
+logger = logging.getLogger(__name__)
 
 #: Upper bound of each picker catalogue in the list response (contacts, users, tags, sources).
 CATALOGUE_LIMIT = 100
@@ -401,15 +405,26 @@ DISTINCT_VALUE_COLUMNS = frozenset({"source", "city", "title", "first_name", "la
 DISTINCT_VALUES_TESTED_AT_MOST = 500
 
 
+#: How long an organization is remembered to hold too many distinct values of a column:
+#: its filters on that column then test each lead without first walking 501 values in vain
+#: (about 6 ms per column at 1M leads). The other way round is never remembered: a value
+#: added meanwhile must be found.
+TOO_MANY_VALUES_SECONDS = 600
+
+
 def values_matching(*, org, tests: list[tuple[str, str]]) -> list[list[str]] | None:
     """For each (column, part) of `tests`, the organization's distinct values of that column
     that contain `part` (any case: UPPER(...) LIKE UPPER(...), exactly what `icontains`
     runs on each lead). None when a column holds more than DISTINCT_VALUES_TESTED_AT_MOST
     distinct values. One query, one loose index scan per column."""
-    org_id = Organization._meta.pk.get_db_prep_value(getattr(org, "pk", org), connection)
+    org_pk = getattr(org, "pk", org)
+    org_id = Organization._meta.pk.get_db_prep_value(org_pk, connection)
     columns = list(dict.fromkeys(column for column, _part in tests))
     if not set(columns) <= DISTINCT_VALUE_COLUMNS:
         raise ValueError(f"no distinct-value index for {columns}")
+    too_many_keys = {f"leads:too-many-values:{org_pk}:{column}": column for column in columns}
+    if _cached(lambda: cache.get_many(list(too_many_keys)), default={}):
+        return None
     ctes = [_distinct_values_cte(f"used_{n}", column) for n, column in enumerate(columns)]
     params: list = [org_id, org_id] * len(columns)
     selects = []
@@ -429,9 +444,25 @@ def values_matching(*, org, tests: list[tuple[str, str]]) -> list[list[str]] | N
         tested[n] += 1
         if matches:
             matching[n].append(value)
-    if max(tested) > DISTINCT_VALUES_TESTED_AT_MOST:
+    too_many = {
+        key
+        for key, column in too_many_keys.items()
+        for n, (tested_column, _part) in enumerate(tests)
+        if tested_column == column and tested[n] > DISTINCT_VALUES_TESTED_AT_MOST
+    }
+    if too_many:
+        _cached(lambda: cache.set_many(dict.fromkeys(too_many, True), TOO_MANY_VALUES_SECONDS))
         return None
     return matching
+
+
+def _cached(call, default=None):
+    """A cache call whose failure (the cache server down) only costs its saving."""
+    try:
+        return call()
+    except Exception:  # any cache backend's error: the answer stays right without it
+        logger.warning("cache unavailable for the distinct-value filters", exc_info=True)
+        return default
 
 
 def lead_detail_queryset(*, membership: Membership, queryset: QuerySet | None = None) -> QuerySet:
