@@ -179,6 +179,50 @@ def test_an_export_that_streams_longer_than_gunicorns_timeout_arrives_whole(tmp_
     assert "WORKER TIMEOUT" not in log.read_text()
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_export_whose_database_connection_dies_mid_stream_ends_incomplete(tmp_path, org):
+    """The status line is long gone when the database fails half-way: the client must
+    still see that the file is cut (the transfer ends without its last chunk), never a
+    complete-looking CSV of the leads read so far."""
+    _require_nginx()
+    if connection.vendor != "postgresql":
+        pytest.skip("gunicorn runs in its own processes: the test database must be PostgreSQL")
+    member = MembershipFactory(org=org, role=Role.ADMIN)
+    Lead.objects.bulk_create(
+        Lead(org=org, first_name="Export", last_name=str(n), email=f"export{n}@example.com")
+        for n in range(EXPORTED)
+    )
+    auth = {
+        "Authorization": f"Bearer {RefreshToken.for_user(member.user).access_token}",
+        "organization-id": str(org.pk),
+    }
+    log = tmp_path / "serving.log"
+    env = {**_app_env(tmp_path), "EXPORT_PAGE_ROWS": "1"}  # a page per lead: seconds in all
+    with (
+        stack.gunicorn(env=env, log=log) as app_port,
+        stack.nginx(upstream_port=app_port, log=log) as proxy_port,
+    ):
+        conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=60)
+        try:
+            conn.request("GET", "/api/leads/export/?format=csv", headers=auth)
+            response = conn.getresponse()
+            assert response.status == 200
+            first = response.read1(1 << 16)
+            assert first.decode("utf-8-sig").startswith("first_name,last_name")
+            # The web worker's database session ends, as when PostgreSQL restarts.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            with pytest.raises(http.client.IncompleteRead):
+                response.read()
+        finally:
+            conn.close()
+    assert "Traceback" in log.read_text()  # the failure is logged where it happened
+
+
 def test_proxy_serves_only_the_api_and_refuses_oversized_bodies_unread(tmp_path):
     """No database needed: nginx answers these itself, in the app's error shape; with the
     app down, a 503 with Retry-After instead of nginx's error page."""
