@@ -20,7 +20,8 @@ from xml.sax.saxutils import escape
 
 #: Rows per worksheet, the header included (Excel's limit).
 MAX_SHEET_ROWS = 1_048_576
-#: Characters a cell may hold (Excel's limit); longer text is cut.
+#: Characters a cell may hold (Excel's limit, in UTF-16 units: a character beyond the
+#: Basic Multilingual Plane, an emoji say, counts two); longer text is cut.
 MAX_CELL_CHARS = 32_767
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -29,6 +30,9 @@ _DOC_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # Characters XML 1.0 cannot carry at all (tab, line feed and carriage return it can).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# The workbook format's own escape, `_xHHHH_` for a character: text that looks like one is
+# written with its underscore escaped (`_x005F_`), or a reader would decode it.
+_ESCAPE_LOOK_ALIKE = re.compile("_(?=x[0-9A-Fa-f]{4}_)")
 _STYLES = (
     f'{_XML}<styleSheet xmlns="{_MAIN}">'
     '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
@@ -78,8 +82,20 @@ def _cell(reference: str, value) -> str:
         return f'<c r="{reference}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float | Decimal):
         return f'<c r="{reference}"><v>{value}</v></c>'
-    text = escape(_NOT_XML.sub("", str(value))[:MAX_CELL_CHARS])
+    text = _ESCAPE_LOOK_ALIKE.sub("_x005F_", _cut(_NOT_XML.sub("", str(value))))
+    # A carriage return as a character reference: XML readers turn a bare one into "\n".
+    text = escape(text, {"\r": "&#13;"})
     return f'<c r="{reference}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _cut(text: str) -> str:
+    """At most MAX_CELL_CHARS UTF-16 units, never half a character."""
+    if len(text) <= MAX_CELL_CHARS // 2:  # within the limit even if every one counts two
+        return text
+    units = text.encode("utf-16-le")
+    if len(units) <= 2 * MAX_CELL_CHARS:
+        return text
+    return units[: 2 * MAX_CELL_CHARS].decode("utf-16-le", errors="ignore")
 
 
 def _rows_xml(rows: Iterable[list], first: int, columns: list[str]) -> Iterator[str]:

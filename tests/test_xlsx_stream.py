@@ -60,3 +60,37 @@ def test_the_first_bytes_leave_long_before_the_last_row_is_read():
     assert consumed == 20_000
     sheet = _workbook([first, rest]).active
     assert sheet.max_row == 20_001 and sheet.cell(20_001, 1).value == "Lead 19999"
+
+
+def test_carriage_returns_and_escape_look_alikes_come_back_as_written():
+    # XML turns a bare carriage return into a line feed unless it is a character
+    # reference; `_x0041_` is the workbook format's own escape (it would read as "A").
+    # The import's reader decodes that escape, as spreadsheet software does (openpyxl
+    # leaves it as written).
+    from leads.imports.xlsx_reader import cell_text
+
+    rows = [["line\r\nbreak", "lone\rreturn", "_x0041_ and _X000d_ and _x000D_", "_x00_"]]
+    sheet = _workbook(xlsx_stream(["a", "b", "c", "d"], rows, sheet_name="S"))["S"]
+    read = [cell_text(value) for value in list(sheet.iter_rows(values_only=True))[1]]
+    assert read == rows[0]
+
+
+def test_the_import_decodes_the_workbook_formats_escapes_as_spreadsheets_do():
+    from leads.imports.xlsx_reader import cell_text
+
+    assert cell_text("a_x000D_b") == "a\rb"  # how Excel writes a carriage return
+    assert cell_text("_x005F_x0041_") == "_x0041_"
+    assert cell_text("_x0000_ and _xD800_ stay") == "_x0000_ and _xD800_ stay"
+    assert cell_text("plain_x_text") == "plain_x_text"
+
+
+def test_long_text_is_cut_at_the_limit_in_utf16_units_never_inside_a_character():
+    from common.xlsx import MAX_CELL_CHARS
+
+    emoji = "\U0001f600"  # two UTF-16 units, as spreadsheets count
+    rows = [["a" * (MAX_CELL_CHARS + 10)], [emoji * MAX_CELL_CHARS], ["b" + emoji * 20_000]]
+    sheet = _workbook(xlsx_stream(["text"], rows, sheet_name="S"))["S"]
+    plain, emojis, odd = (row[0] for row in list(sheet.iter_rows(values_only=True))[1:])
+    assert plain == "a" * MAX_CELL_CHARS
+    assert emojis == emoji * (MAX_CELL_CHARS // 2)
+    assert odd == "b" + emoji * ((MAX_CELL_CHARS - 1) // 2)

@@ -19,6 +19,7 @@ import decimal
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -67,11 +68,23 @@ class Sheet:
     rows: Iterator[tuple[int, list[str]]]
 
 
+# The workbook format's escape of a character in text, `_xHHHH_` (ECMA-376 ST_Xstring):
+# Excel writes a carriage return as `_x000D_` and text that looks like an escape with its
+# underscore escaped (`_x005F_`); openpyxl hands both on undecoded.
+_ESCAPED = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def _unescaped(match: re.Match) -> str:
+    code = int(match.group(1), 16)
+    # NUL and lone surrogates no database text holds: left as written.
+    return match.group(0) if code == 0 or 0xD800 <= code <= 0xDFFF else chr(code)
+
+
 def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return _ESCAPED.sub(_unescaped, value) if "_x" in value else value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
