@@ -82,7 +82,9 @@ def _cell(reference: str, value) -> str:
         return f'<c r="{reference}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float | Decimal):
         return f'<c r="{reference}"><v>{value}</v></c>'
-    text = _ESCAPE_LOOK_ALIKE.sub("_x005F_", _cut(_NOT_XML.sub("", str(value))))
+    text = _ESCAPE_LOOK_ALIKE.sub("_x005F_", _cut(str(value)))
+    # Characters XML cannot carry, in the format's escape (as Excel writes them).
+    text = _NOT_XML.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
     # A carriage return as a character reference: XML readers turn a bare one into "\n".
     text = escape(text, {"\r": "&#13;"})
     return f'<c r="{reference}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

@@ -70,7 +70,8 @@ class Sheet:
 
 # The workbook format's escape of a character in text, `_xHHHH_` (ECMA-376 ST_Xstring):
 # Excel writes a carriage return as `_x000D_` and text that looks like an escape with its
-# underscore escaped (`_x005F_`); openpyxl hands both on undecoded.
+# underscore escaped (`_x005F_`). Decoded here, once, for every text cell (_load_workbook
+# keeps openpyxl from half-decoding the shared strings first).
 _ESCAPED = re.compile("_x([0-9A-Fa-f]{4})_")
 
 
@@ -97,6 +98,33 @@ def cell_text(value) -> str:
     return str(value)
 
 
+def _load_workbook(path: Path):
+    """openpyxl's `load_workbook(path, read_only=True, data_only=True)`, but with the shared
+    strings as written: openpyxl drops every `x005F_` from them (its shortcut for the
+    escaped underscore), which would turn a typed `_x0041_` into "A" once cell_text
+    decodes, and a typed `ax005F_b` into "ab"."""
+    from openpyxl.cell.text import Text
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    class Reader(ExcelReader):
+        def read_strings(self):
+            part = self.package.find(SHARED_STRINGS)
+            if part is None:
+                return
+            item = f"{{{SHEET_MAIN_NS}}}si"
+            with self.archive.open(part.PartName[1:]) as source:
+                for _event, node in iterparse(source):
+                    if node.tag == item:
+                        self.shared_strings.append(Text.from_tree(node).content)
+                        node.clear()
+
+    reader = Reader(path, read_only=True, data_only=True)
+    reader.read()
+    return reader.wb
+
+
 def failure_reason(exc: BaseException) -> str:
     # openpyxl wraps defusedxml's refusal of entity declarations (billion laughs, XXE).
     cause: BaseException | None = exc
@@ -110,10 +138,8 @@ def failure_reason(exc: BaseException) -> str:
 @contextmanager
 def read_in_process(path: Path, max_columns: int):
     """The first worksheet, read here (what the child runs)."""
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = _load_workbook(path)
     except XLSX_ERRORS as exc:
         raise WorkbookError(failure_reason(exc)) from exc
     try:

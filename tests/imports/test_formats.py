@@ -3,7 +3,7 @@
 import pytest
 
 from leads.models import Lead
-from tests.imports.conftest import csv_bytes, upload, xlsx_bytes
+from tests.imports.conftest import csv_bytes, shared_strings_xlsx_bytes, upload, xlsx_bytes
 
 HEADER = ["First Name", "Last Name", "E-mail", "Company", "Zip", "Favourite Colour"]
 ROWS = [
@@ -79,6 +79,23 @@ def test_xlsx_written_by_openpyxl_imports_typed_cells(admin_client, org):
     assert str(grace.opportunity_amount) == "1500.50"
     assert grace.phone == "+14155550123"
     assert Lead.objects.for_org(org).get(email="linus@example.com").phone == "+442079460958"
+
+
+def test_xlsx_text_escapes_decode_once_as_excel_reads_them(admin_client, org):
+    # Text cells as Excel stores them, in shared strings: a carriage return as `_x000D_`,
+    # a typed `_x0041_` with its underscore escaped.
+    content = shared_strings_xlsx_bytes(
+        [
+            ["First Name", "Last Name", "Email", "Title", "City", "Description"],
+            ["Ada", "Lovelace", "ada@example.com", "_x005F_x0041_", "ax005F_b", "a_x000D_b"],
+        ]
+    )
+
+    job = upload(admin_client, content, name="leads.xlsx")
+
+    assert job["imported_count"] == 1, job
+    ada = Lead.objects.for_org(org).get(email="ada@example.com")
+    assert (ada.title, ada.city, ada.description) == ("_x0041_", "ax005F_b", "a\rb")
 
 
 def test_header_synonyms_and_case_map_to_lead_fields(admin_client, org):
