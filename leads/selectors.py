@@ -460,8 +460,8 @@ def _cached(call, default=None):
     """A cache call whose failure (the cache server down) only costs its saving."""
     try:
         return call()
-    except Exception:  # any cache backend's error: the answer stays right without it
-        logger.warning("cache unavailable for the distinct-value filters", exc_info=True)
+    except Exception as error:  # noqa: BLE001 - any cache backend's error; answers stay right
+        logger.warning("cache unavailable for the distinct-value filters: %r", error)
         return default
 
 
