@@ -8,10 +8,8 @@ outbox message, a delivery), never call out.
 
 from __future__ import annotations
 
-import csv
 import datetime
 import decimal
-import io
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from changelog.models import ActorType, Channel, Event
+from common.bulk_copy import copy_rows
 from common.request_id import current_request_id
 
 
@@ -153,18 +152,14 @@ _COLUMNS = [f for f in Event._meta.concrete_fields]
 
 
 def _copy_events(rows: list[Event]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     encode = DjangoJSONEncoder(separators=(",", ":")).encode
-    for row in rows:
-        writer.writerow(
-            [
-                encode(row.changes) if f.attname == "changes" else _csv(getattr(row, f.attname))
-                for f in _COLUMNS
-            ]
-        )
-    size = buffer.tell()
-    buffer.seek(0)
+    records = (
+        [
+            encode(row.changes) if f.attname == "changes" else _csv(getattr(row, f.attname))
+            for f in _COLUMNS
+        ]
+        for row in rows
+    )
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in _COLUMNS)
     # Text columns stay '' rather than NULL; only lead_id may be NULL (written as nothing).
@@ -176,7 +171,7 @@ def _copy_events(rows: list[Event]) -> None:
         f"WITH (FORMAT csv, FORCE_NOT_NULL ({not_null}))"
     )
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(sql, buffer, size=max(size, 8192))
+        copy_rows(cursor.cursor, sql, records)
 
 
 def _csv(value):

@@ -4,9 +4,7 @@ moment leaves the job at its last checkpoint."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import operator
 import uuid
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from django.utils import timezone
 
 from changelog.models import Channel
 from changelog.services import Actor, Change, EventData, events_record, jsonable
+from common.bulk_copy import copy_rows
 from common.models import Organization
 from common.tags import tags_get_or_create
 from leads.assignment import LeadFacts, assignees_for_new_leads
@@ -381,15 +380,6 @@ def _copy_sql(table: str, columns: list[str], not_null: list[str]) -> str:
     )
 
 
-def _copy(cursor, sql: str, records) -> None:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(records)
-    size = buffer.tell()
-    buffer.seek(0)
-    # One read of the whole buffer: psycopg2 takes the GIL back for every block it reads.
-    cursor.copy_expert(sql, buffer, size=max(size, 8192))
-
-
 def _copy_leads(leads, fixed, tag_links, assignee_links) -> None:
     columns = [f.column for f in _LEAD_FIELDS]
     # C-level dict merge and itemgetter: this runs once per row of a million-row file.
@@ -399,11 +389,11 @@ def _copy_leads(leads, fixed, tag_links, assignee_links) -> None:
     TagLink, AssigneeLink = Lead.tags.through, Lead.assigned_to.through
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        _copy(raw, _copy_sql(Lead._meta.db_table, columns, _LEAD_TEXT_COLUMNS), records)
+        copy_rows(raw, _copy_sql(Lead._meta.db_table, columns, _LEAD_TEXT_COLUMNS), records)
         if tag_links:
-            _copy(raw, _copy_sql(TagLink._meta.db_table, ["lead_id", "tag_id"], []), tag_links)
+            copy_rows(raw, _copy_sql(TagLink._meta.db_table, ["lead_id", "tag_id"], []), tag_links)
         if assignee_links:
-            _copy(
+            copy_rows(
                 raw,
                 _copy_sql(AssigneeLink._meta.db_table, ["lead_id", "user_id"], []),
                 assignee_links,

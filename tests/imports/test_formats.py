@@ -81,6 +81,17 @@ def test_xlsx_written_by_openpyxl_imports_typed_cells(admin_client, org):
     assert Lead.objects.for_org(org).get(email="linus@example.com").phone == "+442079460958"
 
 
+def test_a_bare_carriage_return_in_a_value_is_imported_as_it_is(admin_client, org):
+    content = csv_bytes(
+        [["First Name", "Last Name", "Email", "Description"], ["Ada", "L", "ada@x.com", "a\rb"]]
+    )
+
+    job = upload(admin_client, content)
+
+    assert job["imported_count"] == 1, job
+    assert Lead.objects.for_org(org).get(email="ada@x.com").description == "a\rb"
+
+
 def test_xlsx_text_escapes_decode_once_as_excel_reads_them(admin_client, org):
     # Text cells as Excel stores them, in shared strings: a carriage return as `_x000D_`,
     # a typed `_x0041_` with its underscore escaped.

@@ -137,11 +137,8 @@ def test_slow_clients_hold_the_proxy_not_gunicorn(tmp_path, org):
 EXPORTED = 1500
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_an_export_that_streams_longer_than_gunicorns_timeout_arrives_whole(tmp_path, org):
-    """A large export streams for minutes; gunicorn's `timeout` must not cut it half-way
-    (a sync worker would be killed, the client left with a truncated file)."""
+def _exported_leads(org) -> dict:
+    """EXPORTED leads in `org`, and the headers of an ADMIN member who may export them."""
     _require_nginx()
     if connection.vendor != "postgresql":
         pytest.skip("gunicorn runs in its own processes: the test database must be PostgreSQL")
@@ -150,10 +147,18 @@ def test_an_export_that_streams_longer_than_gunicorns_timeout_arrives_whole(tmp_
         Lead(org=org, first_name="Export", last_name=str(n), email=f"export{n}@example.com")
         for n in range(EXPORTED)
     )
-    auth = {
+    return {
         "Authorization": f"Bearer {RefreshToken.for_user(member.user).access_token}",
         "organization-id": str(org.pk),
     }
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_export_that_streams_longer_than_gunicorns_timeout_arrives_whole(tmp_path, org):
+    """A large export streams for minutes; gunicorn's `timeout` must not cut it half-way
+    (a sync worker would be killed, the client left with a truncated file)."""
+    auth = _exported_leads(org)
     log = tmp_path / "serving.log"
     # One lead per page: three queries a lead, several seconds in all; gunicorn's timeout 2 s.
     env = {**_app_env(tmp_path), "EXPORT_PAGE_ROWS": "1"}
@@ -185,18 +190,7 @@ def test_an_export_whose_database_connection_dies_mid_stream_ends_incomplete(tmp
     """The status line is long gone when the database fails half-way: the client must
     still see that the file is cut (the transfer ends without its last chunk), never a
     complete-looking CSV of the leads read so far."""
-    _require_nginx()
-    if connection.vendor != "postgresql":
-        pytest.skip("gunicorn runs in its own processes: the test database must be PostgreSQL")
-    member = MembershipFactory(org=org, role=Role.ADMIN)
-    Lead.objects.bulk_create(
-        Lead(org=org, first_name="Export", last_name=str(n), email=f"export{n}@example.com")
-        for n in range(EXPORTED)
-    )
-    auth = {
-        "Authorization": f"Bearer {RefreshToken.for_user(member.user).access_token}",
-        "organization-id": str(org.pk),
-    }
+    auth = _exported_leads(org)
     log = tmp_path / "serving.log"
     env = {**_app_env(tmp_path), "EXPORT_PAGE_ROWS": "1"}  # a page per lead: seconds in all
     with (
