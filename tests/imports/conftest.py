@@ -9,6 +9,19 @@ from openpyxl import Workbook
 UPLOAD_URL = "/api/leads/upload/"
 
 
+#: Pieces of text that files, spreadsheets and COPY each treat specially: line breaks of
+#: any kind, quotes, separators, COPY's NULL marker, control characters, formula triggers,
+#: letters that change length in another case, emoji, invisible spaces.
+ODD_PIECES = ["\r", "\n", "\r\n", "\t", "\x0b", "\x1f", "\x7f", "\u2028", "\u0085", '"',
+              "'", ",", ";", "\\", "\\N", "=", "+", "-", "@", "é", "ß", "İ", "😀", "\u200b",
+              " "]  # fmt: skip
+
+
+def odd_text(rng) -> str:
+    """A few of ODD_PIECES with letters between them, drawn from `rng` (random.Random)."""
+    return "".join(rng.choice(ODD_PIECES) + rng.choice("ab") for _ in range(rng.randrange(1, 5)))
+
+
 def csv_bytes(rows, *, delimiter=",", encoding="utf-8", bom=False) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)

@@ -3,6 +3,7 @@ run as formulas, and a file that imports back."""
 
 import csv
 import io
+import random
 
 import pytest
 from openpyxl import load_workbook
@@ -10,7 +11,7 @@ from openpyxl import load_workbook
 from leads.models import Lead
 from tests.conftest import client_for
 from tests.factories import LeadFactory, TagFactory
-from tests.imports.conftest import upload
+from tests.imports.conftest import odd_text, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +137,22 @@ def test_an_export_imports_back_with_every_row(admin_client, org, admin_membersh
     # Cells written with a `'` (formula-like) come back as they were.
     assert set(leads.values_list("phone", flat=True)) == {"+14155550100"}
     assert sorted(set(leads.values_list("title", flat=True))) == ["-dash first", "Title"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_odd_text_exports_and_imports_back_as_it_was(admin_client, org, kind):
+    # What the import keeps of a value (its ends stripped) survives the trip out and in:
+    # line breaks of any kind, control characters, quotes, formula triggers, emoji.
+    rng = random.Random(kind)
+    written = {f"person{n}@example.com": odd_text(rng) for n in range(60)}
+    for email, text in written.items():
+        LeadFactory(org=org, email=email, description=text)
+    response = admin_client.get(f"/api/leads/export/?format={kind}")
+    content = b"".join(response.streaming_content)
+    Lead.objects.for_org(org).delete()
+
+    job = upload(admin_client, content, name=f"leads.{kind}")
+
+    assert job["imported_count"] == len(written), job
+    read = dict(Lead.objects.for_org(org).values_list("email", "description"))
+    assert read == {email: text.strip() for email, text in written.items()}
