@@ -9,6 +9,7 @@ from django.db import connection
 
 from common.models import Membership
 from leads.imports.models import ImportIssue, ImportJob, IssueKind
+from leads.listing import compiled
 
 
 def import_job_queryset(*, membership: Membership):
@@ -26,20 +27,21 @@ def import_job_health(*, job: ImportJob) -> str:
         return job.health  # SQLite: one writer at a time, and no sweep thread to inform
     # FOR SHARE conflicts with a chunk's lock on the row, not with another answer's probe
     # nor with the key-share locks its new issue rows take; SKIP LOCKED never waits.
+    # The organization's own rows (the scoped manager), locked as the ORM cannot say.
+    probe = (
+        ImportJob.objects.for_org(job.org_id)
+        .filter(pk=job.pk)
+        .values_list("status", "claim", "heartbeat_at", "retries")
+    )
+    sql, params = compiled(probe)
     with connection.cursor() as cursor:
-        cursor.execute(_PROBE_SQL, [job.pk, job.org_id])
+        cursor.execute(f"{sql} FOR SHARE SKIP LOCKED", params)
         row = cursor.fetchone()
     if row is None:  # held by a chunk being committed: its worker is alive
         return "retrying" if job.retries else "ok"
     fresh = copy.copy(job)
     fresh.status, fresh.claim, fresh.heartbeat_at, fresh.retries = row
     return fresh.health
-
-
-_PROBE_SQL = (
-    f"SELECT status, claim, heartbeat_at, retries FROM {ImportJob._meta.db_table} "  # noqa: S608 - a model's table name
-    "WHERE id = %s AND org_id = %s FOR SHARE SKIP LOCKED"
-)
 
 
 def import_job_issues(*, job: ImportJob, kind: str, limit: int | None = None) -> list[ImportIssue]:
